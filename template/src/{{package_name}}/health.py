@@ -1,0 +1,39 @@
+"""Health probes: liveness says the process answers, readiness says its dependencies do."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from .errors import problem_response
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+@router.get("/live")
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=None)
+async def ready(request: Request) -> dict[str, Any] | JSONResponse:
+    checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+        except TimeoutError:
+            results[name] = "timeout"
+        except Exception:  # any failure means not ready; the check logs its reason
+            results[name] = "failed"
+        else:
+            results[name] = "ok"
+    if all(result == "ok" for result in results.values()):
+        return {"status": "ready", "checks": results}
+    return problem_response(503, "A dependency of this service is not available.", checks=results)

@@ -1,0 +1,1 @@
+"""Items: the example resource (create, list with pagination, read, update, delete)."""
