@@ -1,0 +1,33 @@
+# Recipes of the template repository. `uv run just <recipe>` works with only uv installed.
+
+export UV_PYTHON_DOWNLOADS := "never"
+
+# List the recipes
+default:
+    @just --list
+
+# Every test: cheap checks on all variants, deep checks (rendered `just check`) on the chosen ones
+test *args:
+    uv run --locked pytest -n auto {{args}}
+
+# Cheap checks only (no rendered project runs its own suite)
+test-fast *args:
+    uv run --locked pytest -n auto -m "not deep" {{args}}
+
+# Lint this repository's own code (never modifies a file)
+lint:
+    uv run --locked ruff check .
+    uv run --locked ruff format --check .
+
+# Lint, then every test: what CI runs
+check: lint test
+
+# Render the defaults into a temporary folder and serve it on SQLite (Ctrl-C stops it)
+demo:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    target="$(mktemp -d)/my-service"
+    uv run --locked copier copy --quiet --defaults --vcs-ref=HEAD . "$target"
+    cd "$target"
+    echo "rendered into $target"
+    uv run just migrate serve

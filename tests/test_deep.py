@@ -1,0 +1,27 @@
+"""Deep checks: a rendered project's own `just check` passes and modifies nothing."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.rendering import render, run
+from tests.variants import DEEP, VARIANTS
+
+GIT = ("git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com")
+
+
+def commit_all(project: Path) -> None:
+    run(project, "git", "init", "-q", "-b", "main")
+    run(project, "git", "add", "-A")
+    run(project, *GIT, "commit", "-q", "-m", "rendered")
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize("name", DEEP)
+def test_rendered_check_passes_and_changes_nothing(tmp_path: Path, name: str) -> None:
+    project = render(tmp_path / name, **VARIANTS[name])
+    run(project, "uv", "sync", "--quiet")  # writes uv.lock, which the user commits
+    commit_all(project)
+    run(project, "uv", "run", "--locked", "just", "check")
+    status = run(project, "git", "status", "--porcelain").stdout
+    assert status == "", f"`just check` modified the project:\n{status}"
