@@ -33,7 +33,9 @@ def project_env() -> dict[str, str]:
     return env
 
 
-def run(project: Path, *command: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+def run(
+    project: Path, *command: str, timeout: float = 900, expect_failure: bool = False
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         command,
         cwd=project,
@@ -43,7 +45,10 @@ def run(project: Path, *command: str, timeout: float = 900) -> subprocess.Comple
         timeout=timeout,
         check=False,
     )
-    if result.returncode != 0:
+    if expect_failure:
+        if result.returncode == 0:
+            raise AssertionError(f"`{' '.join(command)}` succeeded but should have failed")
+    elif result.returncode != 0:
         raise AssertionError(
             f"`{' '.join(command)}` failed in {project.name} with exit code {result.returncode}\n"
             f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
