@@ -1,0 +1,64 @@
+"""`copier update` from the previous release to this working tree keeps the user's changes."""
+
+from pathlib import Path
+
+import copier
+import pytest
+
+from tests.releases import previous_release, template_repository
+from tests.rendering import run
+from tests.test_deep import GIT, commit_all
+
+NEW_TAG = "v999.0.0"
+USER_README_LINE = "Our team's on-call notes live in the wiki."
+
+
+def conflict_markers(project: Path) -> list[str]:
+    found = []
+    for path in project.rglob("*"):
+        if not path.is_file() or {".git", ".venv"}.intersection(path.parts):
+            continue
+        if path.suffix == ".rej":
+            found.append(str(path.relative_to(project)))
+            continue
+        text = path.read_text(errors="replace")
+        if any(marker in text for marker in ("<<<<<<< ", "\n=======\n", ">>>>>>> ")):
+            found.append(str(path.relative_to(project)))
+    return found
+
+
+@pytest.mark.deep
+def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None:
+    old_tag, old_commit = previous_release()
+    template = template_repository(tmp_path / "template", old_commit, old_tag, NEW_TAG)
+    project = tmp_path / "project"
+    copier.run_copy(str(template), str(project), defaults=True, vcs_ref=old_tag, quiet=True)
+    run(project, "uv", "sync", "--quiet")
+    commit_all(project)
+
+    # What a user does in the months between: a module, a local setting, a README note.
+    run(project, "uv", "run", "--locked", "just", "new", "widget")
+    (project / ".env").write_text("MY_SERVICE_LOG_LEVEL=DEBUG\n")
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + f"\n## Operations\n\n{USER_README_LINE}\n")
+    run(project, "git", "add", "-A")
+    run(project, *GIT, "commit", "-q", "-m", "our changes")
+
+    copier.run_update(
+        str(project),
+        defaults=True,
+        overwrite=True,
+        vcs_ref=NEW_TAG,
+        conflict="inline",
+        quiet=True,
+    )
+
+    assert conflict_markers(project) == []
+    assert (project / "src" / "my_service" / "modules" / "widget" / "routes.py").is_file()
+    assert (project / "tests" / "test_widget.py").is_file()
+    assert (project / ".env").read_text() == "MY_SERVICE_LOG_LEVEL=DEBUG\n"
+    assert USER_README_LINE in readme.read_text()
+    assert f"_commit: {NEW_TAG}" in (project / ".copier-answers.yml").read_text()
+
+    run(project, "uv", "sync", "--quiet")  # the new template may bring new dependencies
+    run(project, "uv", "run", "--locked", "just", "check")
