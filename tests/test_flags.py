@@ -1,0 +1,44 @@
+"""A disabled feature leaves no trace: no code, settings, dependencies, docs or tests of it."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.test_generation import rendered_files
+
+# Words that only the code, settings, docs or dependencies of one feature contain.
+FEATURE_MARKERS: dict[str, list[str]] = {
+    "database": ["sqlalchemy", "alembic", "aiosqlite", "DATABASE_URL", "SessionDep", "migrate"],
+    "example_module": ["ItemCreate", "modules/items", "create_items", "/items"],
+}
+
+
+def disabled_features(answers: dict[str, Any]) -> set[str]:
+    disabled = set()
+    if answers["database"] == "none":
+        disabled.add("database")
+    disabled.update(
+        flag
+        for flag in FEATURE_MARKERS
+        if isinstance(answers.get(flag), bool) and not answers[flag]
+    )
+    return disabled
+
+
+def test_disabled_features_leave_no_trace(variant: Path) -> None:
+    project = variant
+    disabled = disabled_features(yaml.safe_load((project / ".copier-answers.yml").read_text()))
+    traces = []
+    for feature in sorted(disabled):
+        pattern = re.compile("|".join(re.escape(marker) for marker in FEATURE_MARKERS[feature]))
+        for path in rendered_files(project):
+            if path.name == ".copier-answers.yml":
+                continue
+            for number, line in enumerate(path.read_text().splitlines(), 1):
+                if pattern.search(line):
+                    traces.append(
+                        f"{feature}: {path.relative_to(project)}:{number}: {line.strip()}"
+                    )
+    assert not traces, "\n".join(traces)
