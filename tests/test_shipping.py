@@ -4,9 +4,15 @@ One table of variants; each test checks one property on the variants it concerns
 (hadolint, actionlint, zizmor, kubernetes-validate) run offline, see `shipping_checks`.
 """
 
+import json
 import os
 import shutil
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 import warnings
 from pathlib import Path
 from typing import Any
@@ -170,6 +176,103 @@ def test_dockerignore_sends_only_an_allowlist(rendered: dict[str, Path], variant
     assert not allowed & {".env", ".git", ".venv", "var", "tests"}
     # Every allowed path exists in the project (uv.lock appears after `uv lock`).
     assert all((project / path).exists() for path in allowed - {"uv.lock"})
+
+
+def stage_env(instructions: list[tuple[str, str]]) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for keyword, arguments in instructions:
+        if keyword == "ENV":
+            for pair in arguments.split():
+                name, _, value = pair.partition("=")
+                env[name] = value
+    return env
+
+
+def stages(instructions: list[tuple[str, str]]) -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for instruction in instructions:
+        if instruction[0] == "FROM":
+            result.append([])
+        result[-1].append(instruction)
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) -> None:
+    """Replays the Dockerfile without a Docker engine: its `uv sync` steps with its environment,
+    then its CMD and HEALTHCHECK. The service, running without PYTHONDONTWRITEBYTECODE, must write
+    nothing but the SQLite directory: every module it imports was byte-compiled at build time, so a
+    read-only root filesystem costs nothing."""
+    project = render(tmp_path / "project")
+    uv = shutil.which("uv")
+    assert uv is not None
+    base_env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    base_env["UV_PYTHON_DOWNLOADS"] = "never"
+    subprocess.run([uv, "lock", "--quiet"], cwd=project, env=base_env, check=True, timeout=600)  # noqa: S603
+    _, build, runtime = stages(dockerfile_instructions(project))
+    app = tmp_path / "app"
+    build_env = {
+        **base_env,
+        **stage_env(build),
+        "UV_PYTHON": sys.executable,  # the image's Python is /usr/local/bin/python3
+        "UV_PROJECT_ENVIRONMENT": str(app / ".venv"),
+    }
+    syncs = [args[args.index("uv sync") :] for keyword, args in build if keyword == "RUN"]
+    # First sync: only the two bind-mounted files are there.
+    lock_only = tmp_path / "lock-only"
+    lock_only.mkdir()
+    for name in ("pyproject.toml", "uv.lock"):
+        shutil.copy(project / name, lock_only / name)
+    subprocess.run([uv, *syncs[0].split()[1:]], cwd=lock_only, env=build_env, check=True)  # noqa: S603
+    subprocess.run([uv, *syncs[1].split()[1:]], cwd=project, env=build_env, check=True)  # noqa: S603
+    for keyword, arguments in runtime:
+        if keyword == "COPY" and not arguments.startswith("--from"):
+            source, target = (Path(part) for part in arguments.split())
+            if (project / source).is_dir():
+                shutil.copytree(project / source, app / target.name)
+            else:
+                shutil.copy(project / source, app / target.name)
+    (app / "var").mkdir()
+
+    image_env = {**base_env, **stage_env(runtime)}
+    image_env["PATH"] = f"{app / '.venv' / 'bin'}{os.pathsep}{base_env['PATH']}"
+    image_env[f"{PREFIX}_HOST"] = "127.0.0.1"
+    image_env[f"{PREFIX}_PORT"] = str(free_port())
+    before = {path for path in app.rglob("*") if "var" not in path.relative_to(app).parts}
+    subprocess.run(["alembic", "upgrade", "head"], cwd=app, env=image_env, check=True, timeout=60)  # noqa: S607
+    run_env = {k: v for k, v in image_env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    by_keyword = {keyword: arguments for keyword, arguments in runtime}
+    command = json.loads(by_keyword["CMD"])
+    healthcheck = json.loads(by_keyword["HEALTHCHECK"].split(" CMD ", 1)[1])
+    server = subprocess.Popen(command, cwd=app, env=run_env)  # noqa: S603
+    try:
+        base = f"http://127.0.0.1:{run_env[f'{PREFIX}_PORT']}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                request = urllib.request.Request(  # noqa: S310 - a fixed http URL
+                    f"{base}/health/ready", headers={"Host": "localhost"}
+                )
+                with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                    assert response.status == 200
+                break
+            except OSError:
+                assert server.poll() is None, "the service exited"
+                assert time.monotonic() < deadline, "the service did not start within 30 s"
+                time.sleep(0.2)
+        probe = subprocess.run(healthcheck, cwd=app, env=run_env, timeout=10, check=False)  # noqa: S603
+        assert probe.returncode == 0
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    after = {path for path in app.rglob("*") if "var" not in path.relative_to(app).parts}
+    assert after == before
+    assert any((app / "var").iterdir())  # the database is where the volume goes
 
 
 # --- justfile ----------------------------------------------------------------------------------
