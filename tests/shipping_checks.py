@@ -44,7 +44,7 @@ def _tool(name: str) -> str:
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - fixed tool paths, arguments from the test itself
+    return subprocess.run(
         args,
         cwd=cwd,
         capture_output=True,

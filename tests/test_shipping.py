@@ -203,6 +203,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.deep
 def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) -> None:
     """Replays the Dockerfile without a Docker engine: its `uv sync` steps with its environment,
     then its CMD and HEALTHCHECK. The service, running without PYTHONDONTWRITEBYTECODE, must write
@@ -213,7 +214,7 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) ->
     assert uv is not None
     base_env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     base_env["UV_PYTHON_DOWNLOADS"] = "never"
-    subprocess.run([uv, "lock", "--quiet"], cwd=project, env=base_env, check=True, timeout=600)  # noqa: S603
+    subprocess.run([uv, "lock", "--quiet"], cwd=project, env=base_env, check=True, timeout=600)
     _, build, runtime = stages(dockerfile_instructions(project))
     app = tmp_path / "app"
     build_env = {
@@ -228,8 +229,8 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) ->
     lock_only.mkdir()
     for name in ("pyproject.toml", "uv.lock"):
         shutil.copy(project / name, lock_only / name)
-    subprocess.run([uv, *syncs[0].split()[1:]], cwd=lock_only, env=build_env, check=True)  # noqa: S603
-    subprocess.run([uv, *syncs[1].split()[1:]], cwd=project, env=build_env, check=True)  # noqa: S603
+    subprocess.run([uv, *syncs[0].split()[1:]], cwd=lock_only, env=build_env, check=True)
+    subprocess.run([uv, *syncs[1].split()[1:]], cwd=project, env=build_env, check=True)
     for keyword, arguments in runtime:
         if keyword == "COPY" and not arguments.startswith("--from"):
             source, target = (Path(part) for part in arguments.split())
@@ -244,28 +245,28 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) ->
     image_env[f"{PREFIX}_HOST"] = "127.0.0.1"
     image_env[f"{PREFIX}_PORT"] = str(free_port())
     before = {path for path in app.rglob("*") if "var" not in path.relative_to(app).parts}
-    subprocess.run(["alembic", "upgrade", "head"], cwd=app, env=image_env, check=True, timeout=60)  # noqa: S607
+    subprocess.run(["alembic", "upgrade", "head"], cwd=app, env=image_env, check=True, timeout=60)
     run_env = {k: v for k, v in image_env.items() if k != "PYTHONDONTWRITEBYTECODE"}
     by_keyword = {keyword: arguments for keyword, arguments in runtime}
     command = json.loads(by_keyword["CMD"])
     healthcheck = json.loads(by_keyword["HEALTHCHECK"].split(" CMD ", 1)[1])
-    server = subprocess.Popen(command, cwd=app, env=run_env)  # noqa: S603
+    server = subprocess.Popen(command, cwd=app, env=run_env)
     try:
         base = f"http://127.0.0.1:{run_env[f'{PREFIX}_PORT']}"
         deadline = time.monotonic() + 30
         while True:
             try:
-                request = urllib.request.Request(  # noqa: S310 - a fixed http URL
+                request = urllib.request.Request(
                     f"{base}/health/ready", headers={"Host": "localhost"}
                 )
-                with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(request, timeout=2) as response:
                     assert response.status == 200
                 break
             except OSError:
                 assert server.poll() is None, "the service exited"
                 assert time.monotonic() < deadline, "the service did not start within 30 s"
                 time.sleep(0.2)
-        probe = subprocess.run(healthcheck, cwd=app, env=run_env, timeout=10, check=False)  # noqa: S603
+        probe = subprocess.run(healthcheck, cwd=app, env=run_env, timeout=10, check=False)
         assert probe.returncode == 0
     finally:
         server.send_signal(signal.SIGTERM)
@@ -294,6 +295,7 @@ def test_check_lints_the_dockerfile_only_when_there_is_one(
     assert "audit" not in dependencies  # it needs the network
 
 
+@pytest.mark.deep
 def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
     """The rendered `just check` really runs hadolint: a finding stops it."""
     project = render(tmp_path / "project")
@@ -301,10 +303,8 @@ def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
     assert uv is not None
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     env["UV_PYTHON_DOWNLOADS"] = "never"
-    subprocess.run(  # noqa: S603
-        [uv, "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600
-    )
-    clean = subprocess.run(  # noqa: S603
+    subprocess.run([uv, "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
+    clean = subprocess.run(
         [uv, "run", "--locked", "just", "lint-docker"],
         cwd=project,
         env=env,
@@ -316,7 +316,7 @@ def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
     assert clean.returncode == 0, clean.stdout + clean.stderr
     with (project / "Dockerfile").open("a", encoding="utf-8") as dockerfile:
         dockerfile.write("RUN apt-get install curl\n")
-    broken = subprocess.run(  # noqa: S603
+    broken = subprocess.run(
         [uv, "run", "--locked", "just", "check"],
         cwd=project,
         env=env,
@@ -439,7 +439,7 @@ def test_pod_is_locked_down(rendered: dict[str, Path], variant: str) -> None:
     assert {"requests", "limits"} <= set(container["resources"])
     mounts = {mount["mountPath"] for mount in container["volumeMounts"]}
     sqlite = answers_of(variant)["database"] == "sqlite"
-    assert mounts == ({"/tmp", "/app/var"} if sqlite else {"/tmp"})  # noqa: S108
+    assert mounts == ({"/tmp", "/app/var"} if sqlite else {"/tmp"})
     if answers_of(variant)["database"] == "postgresql":
         url = env_of(container)[f"{PREFIX}_DATABASE_URL"]
         assert "secretKeyRef" in url  # never a literal in the manifest
