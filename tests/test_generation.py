@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 
-JINJA_LEFTOVER = re.compile(r"{%|%}|{#|#}|(?<!\$){{")
+# A Jinja expression starts with a name (`{{ package_name`); Python f-strings escape braces as
+# `{{"...` and GitHub expressions are `${{ ... }}`, neither of which is a leftover.
+JINJA_LEFTOVER = re.compile(r"{%|%}|{#|#}|(?<!\$){{\s*[A-Za-z_]")
 # `just` interpolates `{{name}}` itself; GitHub expressions are `${{ ... }}`.
 JUST_LEFTOVER = re.compile(r"{%|%}|{#|#}")
 

@@ -32,7 +32,7 @@ def tree(project: Path) -> dict[str, int]:
 
 
 @pytest.mark.deep
-@pytest.mark.parametrize("name", ["default", "no-database"])
+@pytest.mark.parametrize("name", ["default", "no-database", "postgresql"])
 def test_scaffolded_modules_pass_check(tmp_path: Path, name: str) -> None:
     project = render(tmp_path / name, **VARIANTS[name])
     run(project, "uv", "sync", "--quiet")

@@ -11,6 +11,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no-example": {"example_module": False},
     "no-database": {"database": "none", "example_module": False},
+    "postgresql": {"database": "postgresql"},
+    "python-3.13": {"python_version": "3.13"},
 }
 
-DEEP: list[str] = ["default", "no-database"]
+DEEP: list[str] = ["default", "no-database", "postgresql"]
