@@ -32,7 +32,6 @@ from multiprocessing.context import ForkProcess
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.config import STARTUP_FAILURE
 
 from .drain import Drain
 from .logging_setup import configure_logging
@@ -44,6 +43,8 @@ logger = logging.getLogger(__name__)
 AppFactory = Callable[[Settings], FastAPI]
 
 DRAIN_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# The exit code of a worker whose app failed to start, as `uvicorn.run` uses it.
+STARTUP_FAILURE = 3
 # After the deadline, how long the cancelled requests get to send their 503 or see their
 # connection cut before the lifespan shutdown closes what they might still be using.
 CANCEL_GRACE_SECONDS = 1.0
@@ -104,6 +105,8 @@ def run_worker(
         signals=signals,
     )
     server.run(sockets=[sock])
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)
 
 
 def _listen(settings: Settings) -> socket.socket:
@@ -135,6 +138,7 @@ class DrainingServer(uvicorn.Server):
         self.delay = delay
         self.timeout = timeout
         self.signals = tuple(signals)
+        self.accepting = True
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -177,24 +181,28 @@ class DrainingServer(uvicorn.Server):
         asyncio.get_running_loop().call_later(self.delay, self._end_delay)
 
     def _end_delay(self) -> None:
-        # uvicorn's main loop sees this within 0.1 s and calls `shutdown`.
-        self.should_exit = True
+        self._stop_accepting()
+        self.should_exit = True  # uvicorn's main loop sees this within 0.1 s and calls `shutdown`
 
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        drain = self.drain
-        drain.begin(self.timeout)  # no-op after a signal, which is how we get here
+    def _stop_accepting(self) -> None:
+        if not self.accepting:
+            return
+        self.accepting = False
         for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
+            server.close()  # closes the listening socket, also when it was passed in
         for connection in list(self.server_state.connections):
             connection.shutdown()  # idle keep-alive ones close now, busy ones after their response
         logger.info(
             "drain: listener closed at +%d ms; waiting up to %d ms for %d request(s) in flight",
-            _ms(drain.elapsed()),
-            max(0, _ms(drain.deadline - time.monotonic())),
-            drain.in_flight,
+            _ms(self.drain.elapsed()),
+            max(0, _ms(self.drain.deadline - time.monotonic())),
+            self.drain.in_flight,
         )
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        drain = self.drain
+        drain.begin(self.timeout)  # no-op after a signal, which is how we get here
+        self._stop_accepting()
         if await drain.wait_for_in_flight(0):
             logger.info("drain: no request in flight at +%d ms", _ms(drain.elapsed()))
             await self._connections_closed(until=drain.deadline)
