@@ -26,6 +26,9 @@ class Drain:
         self.deadline = float("inf")
         self._requests: set[InFlightRequest] = set()
         self._changed: asyncio.Event | None = None
+        # What became of the requests cancelled at the deadline, as the middleware saw it.
+        self.answered_503 = 0
+        self.cut_mid_response = 0
 
     @property
     def draining(self) -> bool:
@@ -42,11 +45,6 @@ class Drain:
         self.deadline = self.began_at + timeout
         return True
 
-    def cut_short(self) -> None:
-        """Bring the deadline forward to now: the requests still running get cancelled."""
-        self.deadline = min(self.deadline, time.monotonic())
-        self._notify()
-
     def elapsed(self) -> float:
         """Seconds since the drain began (0 before it began)."""
         return 0.0 if self.began_at is None else time.monotonic() - self.began_at
@@ -62,20 +60,18 @@ class Drain:
 
     def leave(self, request: InFlightRequest) -> None:
         self._requests.discard(request)
-        self._notify()
-
-    def _notify(self) -> None:
         if self._changed is not None:
             self._changed.set()
 
     async def wait_for_in_flight(self, at_most: int = 0, until: float | None = None) -> bool:
         """Wait until at most `at_most` requests are in flight.
 
-        Gives up at `until` (a `time.monotonic()` value; by default the drain deadline, which a
-        second signal can bring forward) and then returns False.
+        Gives up at `until` (a `time.monotonic()` value; by default the drain deadline) and then
+        returns False.
         """
+        give_up_at = self.deadline if until is None else until
         while len(self._requests) > at_most:
-            remaining = (self.deadline if until is None else until) - time.monotonic()
+            remaining = give_up_at - time.monotonic()
             if remaining <= 0:
                 return False
             self._changed = changed = asyncio.Event()

@@ -10,7 +10,8 @@ The drain, in order (docs/drain.md explains each step and how to size the settin
 5. Those still running then are cancelled and counted in one log line.
 6. Lifespan shutdown closes the app's resources; the process exits 0.
 
-A second signal during the drain brings the deadline forward to now (Ctrl+C twice).
+Further signals during the drain are ignored: wrappers such as `uv run` deliver Ctrl+C a second
+time, and a second signal must not cut the drain short. SIGKILL stops the process at once.
 
 With `WORKERS` above 1 a supervisor process binds the socket, starts the workers, and forwards
 the signal to each of them as SIGTERM; every worker then drains as above.
@@ -162,13 +163,7 @@ class DrainingServer(uvicorn.Server):
     def _on_signal(self, sig: int) -> None:
         name = signal.Signals(sig).name
         if not self.drain.begin(self.timeout):
-            logger.warning(
-                "drain: %s again; cancelling the %d request(s) in flight now",
-                name,
-                self.drain.in_flight,
-            )
-            self.drain.cut_short()
-            self.should_exit = True
+            logger.info("drain: %s ignored, the drain is under way", name)
             return
         logger.info(
             "drain: %s received; /health/ready answers 503; %d request(s) in flight; "
@@ -219,13 +214,15 @@ class DrainingServer(uvicorn.Server):
         for connection in list(self.server_state.connections):
             connection.transport.close()  # ends the responses that had already started
         await drain.wait_for_in_flight(0, until=grace_until)
+        still_running = drain.in_flight
         logger.warning(
             "drain: deadline reached at +%d ms; cancelled %d request(s) still in flight "
-            "(%d answered 503, %d cut mid-response)",
+            "(%d answered 503, %d cut mid-response%s)",
             _ms(drain.elapsed()),
             not_started + started,
-            not_started,
-            started,
+            drain.answered_503,
+            drain.cut_mid_response,
+            f", {still_running} ignored the cancellation" if still_running else "",
         )
 
     async def _connections_closed(self, until: float) -> None:
@@ -311,11 +308,9 @@ class Supervisor:
         return True
 
     def _on_signal(self, sig: int, _frame: object) -> None:
-        if self.stop_signal is None:
+        if self.stop_signal is None:  # later signals are ignored, as in the workers
             self.stop_signal = sig
             os.write(self._wake_write, b"\0")
-        else:
-            self._signal_workers()  # a second signal cuts every worker's drain short
 
     def _signal_workers(self) -> None:
         for worker in self.workers:

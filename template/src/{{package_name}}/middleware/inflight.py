@@ -57,8 +57,10 @@ class InFlightMiddleware:
                 task.uncancel()
             if request.response_started:
                 await _until_disconnected(receive)
+                drain.cut_mid_response += 1
             else:
                 await _send_shutting_down(send)
+                drain.answered_503 += 1
         finally:
             drain.leave(request)
 
