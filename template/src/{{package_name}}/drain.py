@@ -64,7 +64,7 @@ class Drain:
             self._changed.set()
 
     async def wait_for_in_flight(self, at_most: int = 0, until: float | None = None) -> bool:
-        """Wait until at most `at_most` requests are in flight.
+        """Wait until at most `at_most` requests are in flight (one waiter at a time: the server).
 
         Gives up at `until` (a `time.monotonic()` value; by default the drain deadline) and then
         returns False.
