@@ -6,7 +6,7 @@ import sys
 import uvicorn
 from pydantic import ValidationError
 
-from .main import create_app
+from . import server
 from .settings import ENV_PREFIX, Settings
 
 
@@ -23,15 +23,7 @@ def _load_settings() -> Settings:
 
 
 def serve() -> None:
-    settings = _load_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        server_header=False,
-        log_config=None,
-        access_log=False,
-    )
+    server.serve(_load_settings())
 
 
 def dev() -> None:

@@ -23,6 +23,8 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", response_model=None)
 async def ready(request: Request) -> dict[str, Any] | JSONResponse:
+    if request.app.state.drain.draining:
+        return problem_response(503, "The service is shutting down: send requests elsewhere.")
     checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     results: dict[str, str] = {}
     for name, check in checks.items():
