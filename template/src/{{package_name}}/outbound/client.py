@@ -23,7 +23,7 @@ import ssl
 import time
 from collections.abc import Mapping
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, Unpack
 
 import httpx
 from fastapi import Depends, Request
@@ -38,6 +38,15 @@ from .retry import RetryPolicy, Sleep
 logger = logging.getLogger(__name__)
 
 QueryParams = Mapping[str, str | int | float | bool | None]
+
+
+class RequestOptions(TypedDict, total=False):
+    params: QueryParams | None
+    headers: Mapping[str, str] | None
+    json: Any
+    content: bytes | str | None
+    idempotency_key: str | None
+
 
 _BAD_ANSWER_ERRORS = (httpx.NetworkError, httpx.RemoteProtocolError, httpx.DecodingError)
 
@@ -141,23 +150,27 @@ class OutboundClient:
         breaker.record_success(probe)
         return response
 
-    async def get(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("GET", url, **kwargs)
+    async def get(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("GET", url, **options)
 
-    async def head(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("HEAD", url, **kwargs)
+    async def head(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("HEAD", url, **options)
 
-    async def delete(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("DELETE", url, **kwargs)
+    async def delete(
+        self, url: httpx.URL | str, **options: Unpack[RequestOptions]
+    ) -> httpx.Response:
+        return await self.request("DELETE", url, **options)
 
-    async def put(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PUT", url, **kwargs)
+    async def put(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("PUT", url, **options)
 
-    async def post(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("POST", url, **kwargs)
+    async def post(self, url: httpx.URL | str, **options: Unpack[RequestOptions]) -> httpx.Response:
+        return await self.request("POST", url, **options)
 
-    async def patch(self, url: httpx.URL | str, **kwargs: Any) -> httpx.Response:
-        return await self.request("PATCH", url, **kwargs)
+    async def patch(
+        self, url: httpx.URL | str, **options: Unpack[RequestOptions]
+    ) -> httpx.Response:
+        return await self.request("PATCH", url, **options)
 
     def breaker_states(self) -> dict[str, BreakerSnapshot]:
         return self.breakers.snapshot()
