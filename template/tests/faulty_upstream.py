@@ -90,7 +90,7 @@ class FaultyUpstream:
 
     @classmethod
     @contextmanager
-    def running(cls, *, seed: int = 0) -> Generator["FaultyUpstream", None, None]:
+    def running(cls, *, seed: int = 0) -> Generator["FaultyUpstream"]:
         upstream = cls(seed=seed)
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="faulty-upstream", daemon=True)
