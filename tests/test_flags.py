@@ -12,6 +12,7 @@ from tests.test_generation import rendered_files
 FEATURE_MARKERS: dict[str, list[str]] = {
     "database": ["sqlalchemy", "alembic", "aiosqlite", "DATABASE_URL", "SessionDep", "migrate"],
     "example_module": ["ItemCreate", "modules/items", "create_items", "/items"],
+    "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "Idempotency-Key"],
 }
 
 

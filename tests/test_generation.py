@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-# A Jinja expression starts with a name (`{{ package_name`); Python f-strings escape braces as
-# `{{"...` and GitHub expressions are `${{ ... }}`, neither of which is a leftover.
-JINJA_LEFTOVER = re.compile(r"{%|%}|{#|#}|(?<!\$){{\s*[A-Za-z_]")
-# `just` interpolates `{{name}}` itself; GitHub expressions are `${{ ... }}`.
-JUST_LEFTOVER = re.compile(r"{%|%}|{#|#}")
+# Openers only: `%}` ends f-string format specs (`{share:.1%}`) too. A Jinja expression starts
+# with a name (`{{ package_name`); f-strings escape braces as `{{"...`, GitHub writes `${{ ... }}`.
+JINJA_LEFTOVER = re.compile(r"{%|{#|(?<!\$){{\s*[A-Za-z_]")
+# `just` interpolates `{{name}}` itself.
+JUST_LEFTOVER = re.compile(r"{%|{#")
 
 
 def rendered_files(project: Path) -> list[Path]:

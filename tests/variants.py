@@ -13,6 +13,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-database": {"database": "none", "example_module": False},
     "postgresql": {"database": "postgresql"},
     "python-3.13": {"python_version": "3.13"},
+    "no-outbound": {"outbound_http": False},
 }
 
 DEEP: list[str] = ["default", "no-database", "postgresql"]

@@ -1,4 +1,4 @@
-"""The id of the request being served, for log lines and outbound calls made on its behalf."""
+"""The id of the request being served, for everything done on its behalf."""
 
 from contextvars import ContextVar
 
