@@ -21,7 +21,9 @@ NULL_ORIGIN = "null"
 
 # Always allowed in a preflight: browsers list them when their value is not CORS-safelisted
 # (e.g. `Content-Type: application/json`), and refusing them would refuse every JSON call.
-SAFELISTED_HEADERS = frozenset({b"accept", b"accept-language", b"content-language", b"content-type"})
+SAFELISTED_HEADERS = frozenset(
+    {b"accept", b"accept-language", b"content-language", b"content-type"}
+)
 
 # Every header this module may add to a response.
 RESPONSE_HEADER_NAMES = frozenset(
@@ -36,7 +38,9 @@ RESPONSE_HEADER_NAMES = frozenset(
 )
 
 _HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-_ORIGIN = re.compile(rf"(?P<scheme>https?)://(?P<host>{_HOST}|\[[0-9a-f:.]+\])(?::(?P<port>\d{{1,5}}))?")
+_ORIGIN = re.compile(
+    rf"(?P<scheme>https?)://(?P<host>{_HOST}|\[[0-9a-f:.]+\])(?::(?P<port>\d{{1,5}}))?"
+)
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -108,9 +112,7 @@ class CorsPolicy:
 
         preflight = [*common, (b"access-control-max-age", str(max_age_seconds).encode())]
         if not self.any_method:
-            preflight.append(
-                (b"access-control-allow-methods", b", ".join(sorted(self.methods)))
-            )
+            preflight.append((b"access-control-allow-methods", b", ".join(sorted(self.methods))))
         self.preflight_extra = tuple(preflight)
 
         self.actual_by_origin = {
@@ -144,9 +146,7 @@ class CorsPolicy:
             return "The origin is not allowed to call this API."
         if not self.any_method and method not in self.methods:
             return f"The method {method.decode('latin-1')} is not allowed from this origin."
-        requested = [
-            h.strip().lower() for h in (requested_headers or b"").split(b",") if h.strip()
-        ]
+        requested = [h.strip().lower() for h in (requested_headers or b"").split(b",") if h.strip()]
         if not self.any_header:
             refused = [h for h in requested if h not in self.headers]
             if refused:

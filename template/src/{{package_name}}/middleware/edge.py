@@ -127,12 +127,21 @@ class EdgeMiddleware:
         # and the response status are all known here, and it costs no extra layer.
         try:
             if not self.hosts.allows(host):
-                await self._refuse(send, defaults, extra, 400, "The Host header names a host "
-                                   "this service does not serve.")
+                await self._refuse(
+                    send,
+                    defaults,
+                    extra,
+                    400,
+                    "The Host header names a host this service does not serve.",
+                )
                 return
-            if origin is not None and self.cors is not None and scope["method"] == "OPTIONS":
-                if await self._answer_preflight(scope, origin, extra[0], defaults, send):
-                    return
+            if (
+                origin is not None
+                and self.cors is not None
+                and scope["method"] == "OPTIONS"
+                and await self._answer_preflight(scope, origin, extra[0], defaults, send)
+            ):
+                return
             declared = declared_length(content_length) if content_length is not None else None
             # HTTP/1.1 has a body only with one of these headers; HTTP/2 may have one without.
             if declared or transfer_encoding is not None or scope.get("http_version") == "2":
@@ -153,7 +162,9 @@ class EdgeMiddleware:
         except (BodyTooLarge, BodyReadTimeout) as refusal:
             if response != _NOT_STARTED:
                 raise
-            await self._refuse(send, defaults, extra, refusal.status_code, refusal.detail, close=True)
+            await self._refuse(
+                send, defaults, extra, refusal.status_code, refusal.detail, close=True
+            )
         except MalformedContentLength:
             detail = "The Content-Length header is not a valid length."
             await self._refuse(send, defaults, extra, 400, detail, close=True)
@@ -161,7 +172,9 @@ class EdgeMiddleware:
             logger.exception("unhandled error while serving %s %s", scope["method"], scope["path"])
             if response != _NOT_STARTED:
                 raise
-            await self._refuse(send, defaults, extra, 500, "The service failed to handle this request.")
+            await self._refuse(
+                send, defaults, extra, 500, "The service failed to handle this request."
+            )
         finally:
             clock.stop()
             request_id_var.reset(token)

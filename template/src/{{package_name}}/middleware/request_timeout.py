@@ -22,7 +22,9 @@ import asyncio
 class RequestClock:
     __slots__ = ("_cancelling", "_deadlines", "deadline", "expired", "stopped", "task")
 
-    def __init__(self, deadlines: "Deadlines", task: "asyncio.Task[object]", deadline: float) -> None:
+    def __init__(
+        self, deadlines: "Deadlines", task: "asyncio.Task[object]", deadline: float
+    ) -> None:
         self._deadlines = deadlines
         self.task = task
         self.deadline = deadline
