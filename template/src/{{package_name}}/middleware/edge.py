@@ -78,6 +78,9 @@ class EdgeMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and not self._admit_websocket(scope):
+                await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+                return
             await self.app(scope, receive, send)
             return
 
@@ -178,6 +181,13 @@ class EdgeMiddleware:
         finally:
             clock.stop()
             request_id_var.reset(token)
+
+    def _admit_websocket(self, scope: Scope) -> bool:
+        """WebSocket handshakes get proxy trust and the Host check; the rest is HTTP-only."""
+        if self.proxies is not None:
+            self.proxies.apply(scope)
+        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        return self.hosts.allows(host)
 
     @staticmethod
     async def _refuse(

@@ -75,7 +75,11 @@ class TrustedProxies:
         if forwarded_proto is not None:
             scheme = forwarded_proto.rsplit(b",", 1)[-1].strip().lower()
             if scheme in (b"http", b"https"):
-                scope["scheme"] = scheme.decode()
+                secure = scheme == b"https"
+                if scope["type"] == "websocket":
+                    scope["scheme"] = "wss" if secure else "ws"
+                else:
+                    scope["scheme"] = "https" if secure else "http"
         if forwarded_for is not None:
             address = self._client_address(forwarded_for)
             if address is not None:
