@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope
 
-from .request_timeout import Deadlines, RequestClock
+from .request_timeout import Deadlines, Task
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -79,10 +79,11 @@ class GuardedReceive:
 
     __slots__ = (
         "_cap",
-        "_clock",
         "_declared",
         "_default_cap",
         "_done",
+        "_handler",
+        "_handlers",
         "_read_deadlines",
         "_receive",
         "_received",
@@ -98,14 +99,16 @@ class GuardedReceive:
         declared: int | None,
         default_cap: int,
         read_deadlines: Deadlines,
-        clock: RequestClock,
+        handlers: Deadlines,
+        handler: Task,
     ) -> None:
         self._receive = receive
         self._scope = scope
         self._declared = declared
         self._default_cap = default_cap
         self._read_deadlines = read_deadlines
-        self._clock = clock
+        self._handlers = handlers
+        self._handler = handler
         self._cap = default_cap
         self._received = 0
         self._done = False
@@ -129,17 +132,17 @@ class GuardedReceive:
             self._cap = cap_in_force(self._scope, self._default_cap)
             if self._declared is not None and self._declared > self._cap:
                 raise BodyTooLarge(self._cap)
-        remaining = self._clock.pause()
-        wait = self._read_deadlines.start()
+        self._handlers.pause(self._handler)
+        waiting = self._read_deadlines.start()
         try:
             message = await self._receive()
         except asyncio.CancelledError:
-            if wait.caused():
+            if self._read_deadlines.caused(waiting):
                 raise BodyReadTimeout(self._read_deadlines.limit) from None
             raise
         finally:
-            wait.stop()
-            self._clock.resume(remaining)
+            self._read_deadlines.stop(waiting)
+            self._handlers.resume(self._handler)
         if message["type"] != "http.request":
             self._done = True
             return message

@@ -41,6 +41,17 @@ logger = logging.getLogger(__name__)
 _PROBLEM_CONTENT_TYPE = (b"content-type", PROBLEM_JSON.encode())
 _CLOSE = (b"connection", b"close")
 _REQUEST_ID = b"x-request-id"
+_READ_HEADERS = frozenset(
+    {
+        b"host",
+        b"x-request-id",
+        b"content-length",
+        b"origin",
+        b"transfer-encoding",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+    }
+)
 
 # Where the response stands, as seen by the `send` wrapper.
 _NOT_STARTED, _STARTED, _REPLACED = 0, 1, 2
@@ -85,19 +96,25 @@ class EdgeMiddleware:
             return
 
         host = inbound_id = content_length = origin = transfer_encoding = None
+        forwarded_for = forwarded_proto = None
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"x-request-id":
-                inbound_id = value
-            elif name == b"content-length":
-                content_length = value
-            elif name == b"origin":
-                origin = value
-            elif name == b"transfer-encoding":
-                transfer_encoding = value
-        if self.proxies is not None:
-            self.proxies.apply(scope)
+            if name in _READ_HEADERS:  # one set lookup for the many headers the edge ignores
+                if name == b"host":  # most frequent first
+                    host = value
+                elif name == b"x-forwarded-for":  # a list, possibly split over several headers
+                    forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+                elif name == b"x-forwarded-proto":
+                    forwarded_proto = value
+                elif name == b"content-length":
+                    content_length = value
+                elif name == b"origin":
+                    origin = value
+                elif name == b"x-request-id":
+                    inbound_id = value
+                else:
+                    transfer_encoding = value
+        if self.proxies is not None and (forwarded_for or forwarded_proto):
+            self.proxies.apply(scope, forwarded_for, forwarded_proto)
 
         rid = request_id.accept_or_new(inbound_id)
         scope.setdefault("state", {})["request_id"] = rid
@@ -108,7 +125,7 @@ class EdgeMiddleware:
             extra += self.cors.actual_headers(origin)
 
         response = _NOT_STARTED
-        clock = self.handlers.start()
+        handler = self.handlers.start()
         guarded: GuardedReceive | None = None
 
         async def send_secured(message: Message) -> None:
@@ -120,7 +137,7 @@ class EdgeMiddleware:
                     await self._refuse(send, defaults, extra, 413, guarded.too_large(), close=True)
                     return
                 response = _STARTED
-                clock.stop()
+                self.handlers.stop(handler)
                 message["headers"] = defaults.merge(message.get("headers", []), extra)
             elif response == _REPLACED:
                 return
@@ -154,11 +171,12 @@ class EdgeMiddleware:
                     declared=declared,
                     default_cap=self.max_body_bytes,
                     read_deadlines=self.body_reads,
-                    clock=clock,
+                    handlers=self.handlers,
+                    handler=handler,
                 )
             await self.app(scope, receive, send_secured)
         except asyncio.CancelledError:
-            if not clock.caused():
+            if not self.handlers.caused(handler):
                 raise
             detail = f"The handler did not answer within {self.handlers.limit:g} s."
             await self._refuse(send, defaults, extra, 504, detail)
@@ -179,14 +197,21 @@ class EdgeMiddleware:
                 send, defaults, extra, 500, "The service failed to handle this request."
             )
         finally:
-            clock.stop()
+            self.handlers.stop(handler)
             request_id_var.reset(token)
 
     def _admit_websocket(self, scope: Scope) -> bool:
         """WebSocket handshakes get proxy trust and the Host check; the rest is HTTP-only."""
-        if self.proxies is not None:
-            self.proxies.apply(scope)
-        host = next((value for name, value in scope["headers"] if name == b"host"), None)
+        host = forwarded_for = forwarded_proto = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value
+        if self.proxies is not None and (forwarded_for or forwarded_proto):
+            self.proxies.apply(scope, forwarded_for, forwarded_proto)
         return self.hosts.allows(host)
 
     @staticmethod

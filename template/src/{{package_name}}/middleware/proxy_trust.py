@@ -61,17 +61,16 @@ class TrustedProxies:
             return False
         return any(ip in network for network in self.networks)
 
-    def apply(self, scope: Scope) -> None:
-        """Rewrite the scope's client and scheme from the forwarded headers of a trusted peer."""
+    def apply(
+        self, scope: Scope, forwarded_for: bytes | None, forwarded_proto: bytes | None
+    ) -> None:
+        """Rewrite the scope's client and scheme from a trusted peer's forwarded headers.
+
+        `forwarded_for` holds every X-Forwarded-For header of the request, joined with commas.
+        """
         client = scope.get("client")
         if not client or not self.trusts(client[0]):
             return
-        forwarded_for = forwarded_proto = None
-        for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
-            elif name == b"x-forwarded-proto":
-                forwarded_proto = value
         if forwarded_proto is not None:
             scheme = forwarded_proto.rsplit(b",", 1)[-1].strip().lower()
             if scheme in (b"http", b"https"):

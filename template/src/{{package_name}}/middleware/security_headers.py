@@ -83,9 +83,11 @@ class HeaderSet:
 
         ASGI header names are lowercase, so they compare as they are.
         """
-        if self.names.isdisjoint([name for name, _ in existing]):
-            return [*existing, *self.headers, *extra]  # the common case: nothing to reconcile
-        return _reconcile(existing, (*self.headers, *extra))
+        names = self.names
+        for name, _ in existing:
+            if name in names:
+                return _reconcile(existing, (*self.headers, *extra))
+        return [*existing, *self.headers, *extra]  # the common case: nothing to reconcile
 
 
 def _reconcile(existing: list[Header], defaults: tuple[Header, ...]) -> list[Header]:
