@@ -13,6 +13,9 @@ single-process server that is the cost that bounds its throughput, and it is far
     uv run just bench                      # or: uv run python bench/run.py --rounds 10
     uv run python bench/run.py --origin    # requests carry an allowed Origin (the CORS path)
 
+On Linux with two or more CPUs the servers run on one CPU and wrk on another (`--no-pin` to let
+the scheduler place them), so that the load generator never takes CPU time from the server.
+
 Needs `wrk` (Debian/Ubuntu: `apt-get install wrk`; macOS: `brew install wrk`). A benchmark, not a
 test: it asserts nothing, and its figures are only comparable within one run on one machine.
 """
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -55,10 +59,17 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def pinned_to(cpu: int | None) -> Callable[[], None] | None:
+    """A `preexec_fn` that runs the child on one CPU, or None to leave placement alone."""
+    if cpu is None:
+        return None
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
 @contextmanager
-def server(kind: str, port: int):
+def server(kind: str, port: int, cpu: int | None):
     command = [sys.executable, str(HERE / "serve.py"), kind, str(port)]
-    process = subprocess.Popen(command)  # noqa: S603
+    process = subprocess.Popen(command, preexec_fn=pinned_to(cpu))  # noqa: S603
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -89,7 +100,13 @@ def check_response(kind: str, url: str) -> None:
 
 
 def load(
-    url: str, pid: int, *, seconds: float, connections: int, headers: list[str]
+    url: str,
+    pid: int,
+    *,
+    seconds: float,
+    connections: int,
+    headers: list[str],
+    cpu: int | None,
 ) -> dict[str, Any]:
     cpu_before = cpu_seconds(pid)
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
@@ -97,7 +114,12 @@ def load(
     for header in headers:
         command += ["-H", header]
     output = subprocess.run(  # noqa: S603
-        [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 30
+        [*command, url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 30,
+        preexec_fn=pinned_to(cpu),
     ).stdout
     figures = json.loads(output.strip().splitlines()[-1])
     if figures["socket_errors"] or figures["bad_status"]:
@@ -115,33 +137,39 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--origin", action="store_true", help="send an allowed Origin header")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to CPUs")
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    pin = not args.no_pin and len(cpus) >= 2
+    server_cpu, wrk_cpu = (cpus[-1], cpus[0]) if pin else (None, None)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
 
     headers = [*PROXY_HEADERS, *([ORIGIN_HEADER] if args.origin else [])]
     with ExitStack() as stack:
         servers = {
-            kind: stack.enter_context(server(kind, free_port())) for kind in ("bare", "hardened")
+            kind: stack.enter_context(server(kind, free_port(), server_cpu))
+            for kind in ("bare", "hardened")
+        }
+        options = {
+            "seconds": args.seconds,
+            "connections": args.connections,
+            "headers": headers,
+            "cpu": wrk_cpu,
         }
         for kind, (url, pid) in servers.items():
             check_response(kind, url)
-            load(url, pid, seconds=2, connections=args.connections, headers=headers)  # warm-up
+            load(url, pid, **{**options, "seconds": 2})  # warm-up
 
-        print(f"GET {ENDPOINT}, {args.connections} connections, {args.seconds:g} s per run")
+        placement = f"servers on CPU {server_cpu}, wrk on CPU {wrk_cpu}" if pin else "not pinned"
+        print(
+            f"GET {ENDPOINT}, {args.connections} connections, {args.seconds:g} s/run, {placement}"
+        )
         print("round | req/s bare, hardened, ratio | p99 ms bare, hardened, ratio | CPU µs/req")
         throughput, p99, cpu = [], [], []
         for round_number in range(1, args.rounds + 1):
             order = ("bare", "hardened") if round_number % 2 else ("hardened", "bare")
-            figures = {
-                kind: load(
-                    *servers[kind],
-                    seconds=args.seconds,
-                    connections=args.connections,
-                    headers=headers,
-                )
-                for kind in order
-            }
+            figures = {kind: load(*servers[kind], **options) for kind in order}
             bare, hardened = figures["bare"], figures["hardened"]
             throughput.append(hardened["rps"] / bare["rps"])
             p99.append(hardened["p99_us"] / bare["p99_us"])
