@@ -22,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PROBLEM_JSON, problem_bytes
 from ..request_context import request_id_var
-from . import request_id
 from .body_limit import (
     BodyReadTimeout,
     BodyTooLarge,
@@ -32,6 +31,7 @@ from .body_limit import (
 )
 from .cors import RESPONSE_HEADER_NAMES, CorsPolicy
 from .proxy_trust import TrustedProxies
+from .request_id import accept_or_new, new_request_id
 from .request_timeout import Deadlines
 from .security_headers import API_CSP, DOCS_CSP, Header, HeaderSet, response_headers
 from .trusted_host import TrustedHosts
@@ -116,7 +116,7 @@ class EdgeMiddleware:
         if self.proxies is not None and (forwarded_for or forwarded_proto):
             self.proxies.apply(scope, forwarded_for, forwarded_proto)
 
-        rid = request_id.accept_or_new(inbound_id)
+        rid = new_request_id() if inbound_id is None else accept_or_new(inbound_id)
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
         defaults = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers

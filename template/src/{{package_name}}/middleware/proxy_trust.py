@@ -18,6 +18,9 @@ from starlette.types import Scope
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# X-Forwarded-Proto value -> (HTTP scheme, WebSocket scheme)
+_SCHEMES = {b"https": ("https", "wss"), b"http": ("http", "ws")}
+
 
 def parse_network(entry: str) -> Network:
     """An address or CIDR network; raises ValueError naming the entry."""
@@ -72,13 +75,9 @@ class TrustedProxies:
         if not client or not self.trusts(client[0]):
             return
         if forwarded_proto is not None:
-            scheme = forwarded_proto.rsplit(b",", 1)[-1].strip().lower()
-            if scheme in (b"http", b"https"):
-                secure = scheme == b"https"
-                if scope["type"] == "websocket":
-                    scope["scheme"] = "wss" if secure else "ws"
-                else:
-                    scope["scheme"] = "https" if secure else "http"
+            schemes = _SCHEMES.get(forwarded_proto.rsplit(b",", 1)[-1].strip().lower())
+            if schemes is not None:
+                scope["scheme"] = schemes[scope["type"] == "websocket"]
         if forwarded_for is not None:
             address = self._client_address(forwarded_for)
             if address is not None:
