@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -22,6 +23,21 @@ def _load_settings() -> Settings:
         sys.exit(f"invalid settings:\n{problems}")
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """Server options shared by `serve`, `dev` and the real-server tests.
+
+    No `Server:` header (it only helps an attacker pick exploits), and no forwarded-header
+    handling in uvicorn: the app believes X-Forwarded-* only from `TRUSTED_PROXIES`, itself.
+    """
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "server_header": False,
+        "proxy_headers": False,
+        "log_config": None,
+    }
+
+
 def serve() -> None:
     server.serve(_load_settings())
 
@@ -29,12 +45,7 @@ def serve() -> None:
 def dev() -> None:
     settings = _load_settings()
     uvicorn.run(
-        f"{__package__}.main:create_app",
-        factory=True,
-        reload=True,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
+        f"{__package__}.main:create_app", factory=True, reload=True, **uvicorn_options(settings)
     )
 
 

@@ -79,9 +79,8 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,
-        # X-Forwarded-For/-Proto are believed only from these addresses; with none, never.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
+        # X-Forwarded-For/-Proto are applied by the app's edge, only from TRUSTED_PROXIES.
+        proxy_headers=False,
         log_config=None,  # the app's logging setup owns the handlers
         access_log=False,
     )

@@ -1,27 +1,60 @@
-"""The request edge: trusted host, request id, body cap, security headers and last-resort errors.
+"""The request edge: one pure-ASGI layer that composes every concern of this package.
 
-These concerns run on every request, so they share one pure-ASGI layer: a stack of separate
-layers costs a function call, a closure and a `send` wrapper each. Each concern keeps its own
-module (`trusted_host`, `request_id`, `body_limit`, `security_headers`); this class only wires them.
+In order, for each HTTP request: proxy trust (`proxy_trust`), trusted host (`trusted_host`),
+request id (`request_id`), CORS (`cors`), body cap and body read timeout (`body_limit`), request
+timeout (`request_timeout`), security headers on the way out (`security_headers`), and a
+last-resort 500. Each concern lives in its own module; this class only wires them together.
 
-An exception that escapes the app before the response started becomes a 500 problem document
-here, inside the layer, so it still carries the request id and the security headers (Starlette's
-own last-resort handler sits outside every middleware and would send neither).
+Why one layer: these concerns run on every request, and a stack of separate layers costs a call,
+a closure and a `send` wrapper each, plus one pass over the request headers per layer. Fused, the
+headers are read in one pass and every response header is encoded at startup. `bench/run.py`
+measures the result against bare FastAPI.
+
+Errors answered here (400 bad Host or Content-Length, 403 refused preflight, 408, 413, 504 and
+the last-resort 500) are problem documents that carry the request id and the security headers;
+Starlette's own last-resort handler sits outside every middleware and would send neither.
 """
 
+import asyncio
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import PROBLEM_JSON, problem_bytes
 from ..request_context import request_id_var
-from . import request_id, security_headers
-from .body_limit import BodyTooLarge, MalformedContentLength, counting_receive, declared_length
+from .body_limit import (
+    BodyReadTimeout,
+    BodyTooLarge,
+    GuardedReceive,
+    MalformedContentLength,
+    declared_length,
+)
+from .cors import RESPONSE_HEADER_NAMES, CorsPolicy
+from .proxy_trust import TrustedProxies
+from .request_id import accept_or_new, new_request_id
+from .request_timeout import Deadlines
+from .security_headers import API_CSP, DOCS_CSP, Header, HeaderSet, response_headers
 from .trusted_host import TrustedHosts
 
 logger = logging.getLogger(__name__)
 
 _PROBLEM_CONTENT_TYPE = (b"content-type", PROBLEM_JSON.encode())
+_CLOSE = (b"connection", b"close")
+_REQUEST_ID = b"x-request-id"
+_READ_HEADERS = frozenset(
+    {
+        b"host",
+        b"x-request-id",
+        b"content-length",
+        b"origin",
+        b"transfer-encoding",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+    }
+)
+
+# Where the response stands, as seen by the `send` wrapper.
+_NOT_STARTED, _STARTED, _REPLACED = 0, 1, 2
 
 
 class EdgeMiddleware:
@@ -30,79 +63,200 @@ class EdgeMiddleware:
         app: ASGIApp,
         *,
         allowed_hosts: list[str],
+        trusted_proxies: list[str],
         max_body_bytes: int,
+        body_read_timeout_seconds: float,
+        request_timeout_seconds: float,
         hsts: str | None,
+        cors: CorsPolicy | None,
         docs_paths: frozenset[str] = frozenset(),
     ) -> None:
         self.app = app
         self.hosts = TrustedHosts(allowed_hosts)
+        self.proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
         self.max_body_bytes = max_body_bytes
-        self.api_headers = security_headers.response_headers(
-            hsts=hsts, csp=security_headers.API_CSP
+        self.body_reads = Deadlines(body_read_timeout_seconds)
+        self.handlers = Deadlines(request_timeout_seconds)
+        self.cors = cors
+        extra_names = frozenset({_REQUEST_ID}) | (RESPONSE_HEADER_NAMES if cors else frozenset())
+        self.api_headers = HeaderSet(
+            response_headers(hsts=hsts, csp=API_CSP, vary_origin=cors is not None), extra_names
         )
-        self.docs_headers = security_headers.response_headers(
-            hsts=hsts, csp=security_headers.DOCS_CSP
+        self.docs_headers = HeaderSet(
+            response_headers(hsts=hsts, csp=DOCS_CSP, vary_origin=cors is not None), extra_names
         )
         self.docs_paths = docs_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "websocket" and not self._admit_websocket(scope):
+                await send({"type": "websocket.close", "code": 1008})  # the server answers 403
+                return
             await self.app(scope, receive, send)
             return
 
-        host = inbound_id = content_length = None
+        host = inbound_id = content_length = origin = transfer_encoding = None
+        forwarded_for = forwarded_proto = None
         for name, value in scope["headers"]:
-            if name == b"host":
-                host = value
-            elif name == b"x-request-id":
-                inbound_id = value
-            elif name == b"content-length":
-                content_length = value
+            if name in _READ_HEADERS:  # one set lookup for the many headers the edge ignores
+                if name == b"host":  # most frequent first
+                    host = value
+                elif name == b"x-forwarded-for":  # a list, possibly split over several headers
+                    forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+                elif name == b"x-forwarded-proto":
+                    forwarded_proto = value
+                elif name == b"content-length":
+                    content_length = value
+                elif name == b"origin":
+                    origin = value
+                elif name == b"x-request-id":
+                    inbound_id = value
+                else:
+                    transfer_encoding = value
+        if self.proxies is not None and (forwarded_for or forwarded_proto):
+            self.proxies.apply(scope, forwarded_for, forwarded_proto)
 
-        rid = request_id.accept_or_new(inbound_id)
+        rid = new_request_id() if inbound_id is None else accept_or_new(inbound_id)
         scope.setdefault("state", {})["request_id"] = rid
         token = request_id_var.set(rid)
         defaults = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
-        defaults = (*defaults, (b"x-request-id", rid.encode("ascii")))
-        response_started = False
+        extra: tuple[Header, ...] = ((_REQUEST_ID, rid.encode("ascii")),)
+        if origin is not None and self.cors is not None:
+            extra += self.cors.actual_headers(origin)
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal response_started
+        response = _NOT_STARTED
+        handler = self.handlers.start()
+        guarded: GuardedReceive | None = None
+
+        async def send_secured(message: Message) -> None:
+            nonlocal response
             if message["type"] == "http.response.start":
-                response_started = True
-                message["headers"] = security_headers.merge(message.get("headers", []), defaults)
+                if guarded is not None and guarded.declared_over_cap():
+                    # The handler answered without reading a body that was over the cap anyway.
+                    response = _REPLACED
+                    await self._refuse(send, defaults, extra, 413, guarded.too_large(), close=True)
+                    return
+                response = _STARTED
+                self.handlers.stop(handler)
+                message["headers"] = defaults.merge(message.get("headers", []), extra)
+            elif response == _REPLACED:
+                return
             await send(message)
 
-        async def refuse(status: int, detail: str, *, close: bool = False) -> None:
-            body = problem_bytes(status, detail)
-            headers = [_PROBLEM_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
-            if close:  # the unread body makes the connection unusable for another request
-                headers.append((b"connection", b"close"))
-            await send_with_headers(
-                {"type": "http.response.start", "status": status, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": body})
-
+        # The access log hook (observability) belongs in this method: the request id, the peer
+        # and the response status are all known here, and it costs no extra layer.
         try:
             if not self.hosts.allows(host):
-                await refuse(400, "The Host header names a host this service does not serve.")
+                await self._refuse(
+                    send,
+                    defaults,
+                    extra,
+                    400,
+                    "The Host header names a host this service does not serve.",
+                )
                 return
-            if content_length is not None:
-                if declared_length(content_length) > self.max_body_bytes:
-                    raise BodyTooLarge
-            else:
-                receive = counting_receive(receive, self.max_body_bytes)
-            await self.app(scope, receive, send_with_headers)
-        except BodyTooLarge:
-            if response_started:
+            if (
+                origin is not None
+                and self.cors is not None
+                and scope["method"] == "OPTIONS"
+                and await self._answer_preflight(scope, origin, extra[0], defaults, send)
+            ):
+                return
+            declared = declared_length(content_length) if content_length is not None else None
+            # HTTP/1.1 has a body only with one of these headers; HTTP/2 may have one without.
+            if declared or transfer_encoding is not None or scope.get("http_version") == "2":
+                receive = guarded = GuardedReceive(
+                    receive,
+                    scope,
+                    declared=declared,
+                    default_cap=self.max_body_bytes,
+                    read_deadlines=self.body_reads,
+                    handlers=self.handlers,
+                    handler=handler,
+                )
+            await self.app(scope, receive, send_secured)
+        except asyncio.CancelledError:
+            if not self.handlers.caused(handler):
                 raise
-            await refuse(413, f"The request body exceeds {self.max_body_bytes} bytes.", close=True)
+            detail = f"The handler did not answer within {self.handlers.limit:g} s."
+            await self._refuse(send, defaults, extra, 504, detail)
+        except (BodyTooLarge, BodyReadTimeout) as refusal:
+            if response != _NOT_STARTED:
+                raise
+            await self._refuse(
+                send, defaults, extra, refusal.status_code, refusal.detail, close=True
+            )
         except MalformedContentLength:
-            await refuse(400, "The Content-Length header is not a valid length.", close=True)
+            detail = "The Content-Length header is not a valid length."
+            await self._refuse(send, defaults, extra, 400, detail, close=True)
         except Exception:
             logger.exception("unhandled error while serving %s %s", scope["method"], scope["path"])
-            if response_started:
+            if response != _NOT_STARTED:
                 raise
-            await refuse(500, "The service failed to handle this request.")
+            await self._refuse(
+                send, defaults, extra, 500, "The service failed to handle this request."
+            )
         finally:
+            self.handlers.stop(handler)
             request_id_var.reset(token)
+
+    def _admit_websocket(self, scope: Scope) -> bool:
+        """WebSocket handshakes get proxy trust and the Host check; the rest is HTTP-only."""
+        host = forwarded_for = forwarded_proto = None
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+            elif name == b"x-forwarded-proto":
+                forwarded_proto = value
+        if self.proxies is not None and (forwarded_for or forwarded_proto):
+            self.proxies.apply(scope, forwarded_for, forwarded_proto)
+        return self.hosts.allows(host)
+
+    @staticmethod
+    async def _refuse(
+        send: Send,
+        defaults: HeaderSet,
+        extra: tuple[Header, ...],
+        status: int,
+        detail: str,
+        *,
+        close: bool = False,
+    ) -> None:
+        body = problem_bytes(status, detail)
+        headers = [_PROBLEM_CONTENT_TYPE, (b"content-length", str(len(body)).encode())]
+        if close:  # the unread body makes the connection unusable for another request
+            headers.append(_CLOSE)
+        start = {"type": "http.response.start", "status": status}
+        start["headers"] = defaults.merge(headers, extra)
+        await send(start)
+        await send({"type": "http.response.body", "body": body})
+
+    async def _answer_preflight(
+        self,
+        scope: Scope,
+        origin: bytes,
+        request_id_header: Header,
+        defaults: HeaderSet,
+        send: Send,
+    ) -> bool:
+        """Answer a CORS preflight; False when this OPTIONS request is not one."""
+        assert self.cors is not None
+        method = requested_headers = None
+        for name, value in scope["headers"]:
+            if name == b"access-control-request-method":
+                method = value
+            elif name == b"access-control-request-headers":
+                requested_headers = value
+        if method is None:
+            return False
+        outcome = self.cors.preflight(origin, method, requested_headers)
+        if isinstance(outcome, str):  # refused: no CORS header at all, so the browser blocks it
+            await self._refuse(send, defaults, (request_id_header,), 403, outcome)
+            return True
+        start = {"type": "http.response.start", "status": 204}
+        start["headers"] = defaults.merge([], (request_id_header, *outcome))
+        await send(start)
+        await send({"type": "http.response.body", "body": b""})
+        return True

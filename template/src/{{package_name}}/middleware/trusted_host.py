@@ -4,14 +4,18 @@ Entries are exact names (`api.example.com`) or one-level wildcards (`*.example.c
 any host and is refused in production by the settings. The port is ignored.
 """
 
+from functools import lru_cache
+
 
 class TrustedHosts:
     def __init__(self, allowed: list[str]) -> None:
         self.any = "*" in allowed
         self.exact = frozenset(h.lower().encode() for h in allowed if not h.startswith("*"))
         self.suffixes = tuple(h[1:].lower().encode() for h in allowed if h.startswith("*."))
+        # A service sees a handful of Host values; the bound keeps forged ones from growing it.
+        self.allows = lru_cache(maxsize=256)(self._allows)
 
-    def allows(self, host_header: bytes | None) -> bool:
+    def _allows(self, host_header: bytes | None) -> bool:
         if self.any:
             return True
         if not host_header:
