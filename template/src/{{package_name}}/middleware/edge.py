@@ -17,6 +17,7 @@ from ..errors import PROBLEM_JSON, problem_bytes
 from ..request_context import request_id_var
 from . import request_id, security_headers
 from .body_limit import BodyTooLarge, MalformedContentLength, counting_receive, declared_length
+from .telemetry import RequestTelemetry
 from .trusted_host import TrustedHosts
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,10 @@ class EdgeMiddleware:
         max_body_bytes: int,
         hsts: str | None,
         docs_paths: frozenset[str] = frozenset(),
+        telemetry: RequestTelemetry,
     ) -> None:
         self.app = app
+        self.telemetry = telemetry
         self.hosts = TrustedHosts(allowed_hosts)
         self.max_body_bytes = max_body_bytes
         self.api_headers = security_headers.response_headers(
@@ -65,11 +68,14 @@ class EdgeMiddleware:
         defaults = self.docs_headers if scope["path"] in self.docs_paths else self.api_headers
         defaults = (*defaults, (b"x-request-id", rid.encode("ascii")))
         response_started = False
+        status: int | None = None  # observability hook: access log, spans, metrics
+        record = self.telemetry.start(scope)
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, status
             if message["type"] == "http.response.start":
                 response_started = True
+                status = message["status"]
                 message["headers"] = security_headers.merge(message.get("headers", []), defaults)
             await send(message)
 
@@ -105,4 +111,5 @@ class EdgeMiddleware:
                 raise
             await refuse(500, "The service failed to handle this request.")
         finally:
+            self.telemetry.finish(record, status)  # observability hook
             request_id_var.reset(token)
