@@ -11,6 +11,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
     "no-example": {"example_module": False},
     "no-database": {"database": "none", "example_module": False},
+    "no-tracing": {"tracing": False},
+    "metrics": {"metrics": True},
 }
 
-DEEP: list[str] = ["default", "no-database"]
+DEEP: list[str] = ["default", "no-database", "metrics"]
