@@ -14,6 +14,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "postgresql": {"database": "postgresql"},
     "python-3.13": {"python_version": "3.13"},
     "no-outbound": {"outbound_http": False},
+    "no-tracing": {"tracing": False},
+    "metrics": {"metrics": True},
 }
 
-DEEP: list[str] = ["default", "no-database", "postgresql"]
+DEEP: list[str] = ["default", "no-database", "postgresql", "metrics"]

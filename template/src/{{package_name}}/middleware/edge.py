@@ -34,6 +34,7 @@ from .proxy_trust import TrustedProxies
 from .request_id import accept_or_new, new_request_id
 from .request_timeout import Deadlines
 from .security_headers import API_CSP, DOCS_CSP, Header, HeaderSet, response_headers
+from .telemetry import RequestTelemetry
 from .trusted_host import TrustedHosts
 
 logger = logging.getLogger(__name__)
@@ -70,8 +71,10 @@ class EdgeMiddleware:
         hsts: str | None,
         cors: CorsPolicy | None,
         docs_paths: frozenset[str] = frozenset(),
+        telemetry: RequestTelemetry,
     ) -> None:
         self.app = app
+        self.telemetry = telemetry
         self.hosts = TrustedHosts(allowed_hosts)
         self.proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
         self.max_body_bytes = max_body_bytes
@@ -125,43 +128,40 @@ class EdgeMiddleware:
             extra += self.cors.actual_headers(origin)
 
         response = _NOT_STARTED
+        status: int | None = None  # for the access line, spans and metrics
         handler = self.handlers.start()
         guarded: GuardedReceive | None = None
+        record = self.telemetry.start(scope)
+
+        async def refuse(code: int, detail: str, *, close: bool = False) -> None:
+            nonlocal status
+            status = code
+            await self._refuse(send, defaults, extra, code, detail, close=close)
 
         async def send_secured(message: Message) -> None:
-            nonlocal response
+            nonlocal response, status
             if message["type"] == "http.response.start":
                 if guarded is not None and guarded.declared_over_cap():
                     # The handler answered without reading a body that was over the cap anyway.
                     response = _REPLACED
-                    await self._refuse(send, defaults, extra, 413, guarded.too_large(), close=True)
+                    await refuse(413, guarded.too_large(), close=True)
                     return
                 response = _STARTED
+                status = message["status"]
                 self.handlers.stop(handler)
                 message["headers"] = defaults.merge(message.get("headers", []), extra)
             elif response == _REPLACED:
                 return
             await send(message)
 
-        # The access log hook (observability) belongs in this method: the request id, the peer
-        # and the response status are all known here, and it costs no extra layer.
         try:
             if not self.hosts.allows(host):
-                await self._refuse(
-                    send,
-                    defaults,
-                    extra,
-                    400,
-                    "The Host header names a host this service does not serve.",
-                )
+                await refuse(400, "The Host header names a host this service does not serve.")
                 return
-            if (
-                origin is not None
-                and self.cors is not None
-                and scope["method"] == "OPTIONS"
-                and await self._answer_preflight(scope, origin, extra[0], defaults, send)
-            ):
-                return
+            if origin is not None and self.cors is not None and scope["method"] == "OPTIONS":
+                status = await self._answer_preflight(scope, origin, extra[0], defaults, send)
+                if status is not None:
+                    return
             declared = declared_length(content_length) if content_length is not None else None
             # HTTP/1.1 has a body only with one of these headers; HTTP/2 may have one without.
             if declared or transfer_encoding is not None or scope.get("http_version") == "2":
@@ -178,26 +178,21 @@ class EdgeMiddleware:
         except asyncio.CancelledError:
             if not self.handlers.caused(handler):
                 raise
-            detail = f"The handler did not answer within {self.handlers.limit:g} s."
-            await self._refuse(send, defaults, extra, 504, detail)
+            await refuse(504, f"The handler did not answer within {self.handlers.limit:g} s.")
         except (BodyTooLarge, BodyReadTimeout) as refusal:
             if response != _NOT_STARTED:
                 raise
-            await self._refuse(
-                send, defaults, extra, refusal.status_code, refusal.detail, close=True
-            )
+            await refuse(refusal.status_code, refusal.detail, close=True)
         except MalformedContentLength:
-            detail = "The Content-Length header is not a valid length."
-            await self._refuse(send, defaults, extra, 400, detail, close=True)
+            await refuse(400, "The Content-Length header is not a valid length.", close=True)
         except Exception:
             logger.exception("unhandled error while serving %s %s", scope["method"], scope["path"])
             if response != _NOT_STARTED:
                 raise
-            await self._refuse(
-                send, defaults, extra, 500, "The service failed to handle this request."
-            )
+            await refuse(500, "The service failed to handle this request.")
         finally:
             self.handlers.stop(handler)
+            self.telemetry.finish(record, status)
             request_id_var.reset(token)
 
     def _admit_websocket(self, scope: Scope) -> bool:
@@ -240,8 +235,8 @@ class EdgeMiddleware:
         request_id_header: Header,
         defaults: HeaderSet,
         send: Send,
-    ) -> bool:
-        """Answer a CORS preflight; False when this OPTIONS request is not one."""
+    ) -> int | None:
+        """Answer a CORS preflight with its status; None when this OPTIONS request is not one."""
         assert self.cors is not None
         method = requested_headers = None
         for name, value in scope["headers"]:
@@ -250,13 +245,13 @@ class EdgeMiddleware:
             elif name == b"access-control-request-headers":
                 requested_headers = value
         if method is None:
-            return False
+            return None
         outcome = self.cors.preflight(origin, method, requested_headers)
         if isinstance(outcome, str):  # refused: no CORS header at all, so the browser blocks it
             await self._refuse(send, defaults, (request_id_header,), 403, outcome)
-            return True
+            return 403
         start = {"type": "http.response.start", "status": 204}
         start["headers"] = defaults.merge([], (request_id_header, *outcome))
         await send(start)
         await send({"type": "http.response.body", "body": b""})
-        return True
+        return 204
