@@ -23,6 +23,7 @@ import yaml
 from copier.errors import DirtyLocalWarning
 
 from tests import shipping_checks
+from tests.rendering import run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
@@ -299,33 +300,11 @@ def test_check_lints_the_dockerfile_only_when_there_is_one(
 def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
     """The rendered `just check` really runs hadolint: a finding stops it."""
     project = render(tmp_path / "project")
-    uv = shutil.which("uv")
-    assert uv is not None
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    subprocess.run([uv, "sync", "--quiet"], cwd=project, env=env, check=True, timeout=600)
-    clean = subprocess.run(
-        [uv, "run", "--locked", "just", "lint-docker"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert clean.returncode == 0, clean.stdout + clean.stderr
+    run(project, "uv", "sync", "--quiet")
+    run(project, "uv", "run", "--locked", "just", "lint-docker")  # clean as rendered
     with (project / "Dockerfile").open("a", encoding="utf-8") as dockerfile:
         dockerfile.write("RUN apt-get install curl\n")
-    broken = subprocess.run(
-        [uv, "run", "--locked", "just", "check"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert broken.returncode != 0
+    broken = run(project, "uv", "run", "--locked", "just", "check", expect_failure=True)
     assert "DL3008" in broken.stdout + broken.stderr
 
 
