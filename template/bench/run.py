@@ -6,6 +6,15 @@ security headers, the bare one without), then load-tests the same endpoint in in
 alike. Prints each round and the median ratios: throughput hardened/bare (goal >= 0.90) and p99
 latency hardened/bare (goal <= 1.15).
 
+Two endpoints, each measured on its own (`--endpoint` picks one):
+- `logged`: a trivial route of the app's own, for which the hardened service writes its JSON
+  access line, as it does for every request a client makes;
+- `probe`: `/health/live`, whose access line is written at DEBUG only, so it measures the edge
+  without the access log. Its figure is not the one a client's request sees.
+The servers' standard error goes to a pipe that a thread empties, as a container runtime's log
+collector would; the harness checks that the hardened server did write an access line for each
+logged request.
+
 On a shared machine wall-clock figures swing with the neighbours' load, so the harness also reads
 each server's CPU time from /proc (Linux) and prints CPU microseconds per request: for a
 single-process server that is the cost that bounds its throughput, and it is far less noisy.
@@ -28,15 +37,16 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 HERE = Path(__file__).resolve().parent
-ENDPOINT = "/health/live"
+ENDPOINTS = {"logged": "/bench/ping", "probe": "/health/live"}
 SECURITY_HEADERS = ("content-security-policy", "strict-transport-security", "x-request-id")
 # Every request looks like one relayed by a trusted proxy, so the proxy-trust path does its work.
 PROXY_HEADERS = ("X-Forwarded-For: 203.0.113.7", "X-Forwarded-Proto: https")
@@ -66,10 +76,26 @@ def pinned_to(cpu: int | None) -> Callable[[], None] | None:
     return lambda: os.sched_setaffinity(0, {cpu})
 
 
+class LineCounter:
+    """Reads a server's standard error to its end in a thread, counting access lines."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.access_lines = 0
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            if b'"event":"request"' in line:
+                self.access_lines += 1
+
+
 @contextmanager
 def server(kind: str, port: int, cpu: int | None):
     command = [sys.executable, str(HERE / "serve.py"), kind, str(port)]
-    process = subprocess.Popen(command, preexec_fn=pinned_to(cpu))  # noqa: S603
+    process = subprocess.Popen(command, preexec_fn=pinned_to(cpu), stderr=subprocess.PIPE)  # noqa: S603
+    assert process.stderr is not None
+    lines = LineCounter(process.stderr)
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -80,7 +106,7 @@ def server(kind: str, port: int, cpu: int | None):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the {kind} server did not start") from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}{ENDPOINT}", process.pid
+        yield f"http://127.0.0.1:{port}", process.pid, lines
     finally:
         process.terminate()
         try:
@@ -131,11 +157,54 @@ def load(
     return figures
 
 
+def compare(
+    endpoint: str, servers: dict[str, Any], rounds: int, options: dict[str, Any]
+) -> tuple[float, float, float | None]:
+    """Interleaved rounds on one endpoint; the median ratios (throughput, p99, CPU-bound)."""
+    path = ENDPOINTS[endpoint]
+    print(f"\n{endpoint}: GET {path}")
+    print("round | req/s bare, hardened, ratio | p99 ms bare, hardened, ratio | CPU µs/req")
+    hardened_lines = servers["hardened"][2]
+    lines_before, requests = hardened_lines.access_lines, 0
+    throughput, p99, cpu = [], [], []
+    for round_number in range(1, rounds + 1):
+        order = ("bare", "hardened") if round_number % 2 else ("hardened", "bare")
+        figures = {}
+        for kind in order:
+            base_url, pid, _ = servers[kind]
+            figures[kind] = load(base_url + path, pid, **options)
+        bare, hardened = figures["bare"], figures["hardened"]
+        requests += hardened["requests"]
+        throughput.append(hardened["rps"] / bare["rps"])
+        p99.append(hardened["p99_us"] / bare["p99_us"])
+        line = (
+            f"{round_number:5d} | {bare['rps']:6.0f} {hardened['rps']:6.0f} "
+            f"{throughput[-1]:6.3f} | {bare['p99_us'] / 1000:6.2f} "
+            f"{hardened['p99_us'] / 1000:6.2f} {p99[-1]:6.3f} |"
+        )
+        if "cpu_us" in bare and "cpu_us" in hardened:
+            cpu.append(bare["cpu_us"] / hardened["cpu_us"])
+            line += f" {bare['cpu_us']:6.1f} {hardened['cpu_us']:6.1f}"
+        print(line)
+    if endpoint == "logged":
+        time.sleep(0.5)  # the last lines are still in the pipe
+        written = hardened_lines.access_lines - lines_before
+        print(f"access lines written by the hardened server: {written} for {requests} requests")
+        if written < requests:
+            raise SystemExit("the hardened server did not log every request: figures not valid")
+    return (
+        statistics.median(throughput),
+        statistics.median(p99),
+        statistics.median(cpu) if cpu else None,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--seconds", type=float, default=5.0, help="length of one wrk run")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--endpoint", choices=[*ENDPOINTS, "both"], default="both")
     parser.add_argument("--origin", action="store_true", help="send an allowed Origin header")
     parser.add_argument("--no-pin", action="store_true", help="do not pin servers and wrk to CPUs")
     args = parser.parse_args()
@@ -144,8 +213,10 @@ def main() -> None:
     server_cpu, wrk_cpu = (cpus[-1], cpus[0]) if pin else (None, None)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk (Debian/Ubuntu) or brew install wrk")
+    endpoints = list(ENDPOINTS) if args.endpoint == "both" else [args.endpoint]
 
     headers = [*PROXY_HEADERS, *([ORIGIN_HEADER] if args.origin else [])]
+    results = {}
     with ExitStack() as stack:
         servers = {
             kind: stack.enter_context(server(kind, free_port(), server_cpu))
@@ -157,39 +228,22 @@ def main() -> None:
             "headers": headers,
             "cpu": wrk_cpu,
         }
-        for kind, (url, pid) in servers.items():
-            check_response(kind, url)
-            load(url, pid, **{**options, "seconds": 2})  # warm-up
+        for kind, (base_url, pid, _) in servers.items():
+            for path in ENDPOINTS.values():
+                check_response(kind, base_url + path)
+                load(base_url + path, pid, **{**options, "seconds": 2})  # warm-up
 
         placement = f"servers on CPU {server_cpu}, wrk on CPU {wrk_cpu}" if pin else "not pinned"
-        print(
-            f"GET {ENDPOINT}, {args.connections} connections, {args.seconds:g} s/run, {placement}"
-        )
-        print("round | req/s bare, hardened, ratio | p99 ms bare, hardened, ratio | CPU µs/req")
-        throughput, p99, cpu = [], [], []
-        for round_number in range(1, args.rounds + 1):
-            order = ("bare", "hardened") if round_number % 2 else ("hardened", "bare")
-            figures = {kind: load(*servers[kind], **options) for kind in order}
-            bare, hardened = figures["bare"], figures["hardened"]
-            throughput.append(hardened["rps"] / bare["rps"])
-            p99.append(hardened["p99_us"] / bare["p99_us"])
-            line = (
-                f"{round_number:5d} | {bare['rps']:6.0f} {hardened['rps']:6.0f} "
-                f"{throughput[-1]:6.3f} | {bare['p99_us'] / 1000:6.2f} "
-                f"{hardened['p99_us'] / 1000:6.2f} {p99[-1]:6.3f} |"
-            )
-            if "cpu_us" in bare and "cpu_us" in hardened:
-                cpu.append(bare["cpu_us"] / hardened["cpu_us"])
-                line += f" {bare['cpu_us']:6.1f} {hardened['cpu_us']:6.1f}"
-            print(line)
+        print(f"{args.connections} connections, {args.seconds:g} s/run, {placement}")
+        for endpoint in endpoints:
+            results[endpoint] = compare(endpoint, servers, args.rounds, options)
 
-    print(f"throughput ratio hardened/bare, median: {statistics.median(throughput):.3f}x")
-    print(f"p99 latency ratio hardened/bare, median: {statistics.median(p99):.3f}x")
-    if cpu:
-        print(
-            f"CPU-bound throughput ratio (CPU per request bare/hardened), median: "
-            f"{statistics.median(cpu):.3f}x"
-        )
+    print()
+    for endpoint, (throughput, p99, cpu) in results.items():
+        line = f"{endpoint:7s} throughput {throughput:.3f}x, p99 {p99:.3f}x"
+        if cpu is not None:
+            line += f", CPU-bound throughput (CPU per request bare/hardened) {cpu:.3f}x"
+        print(line + "  (median hardened/bare)")
     print("goal: throughput >= 0.90x, p99 <= 1.15x")
 
 

@@ -1,8 +1,8 @@
 """What the server and the app share during a graceful drain (the sequence is in docs/drain.md).
 
 The server begins the drain when it receives SIGTERM or SIGINT; `/health/ready` answers 503 from
-that moment. The in-flight middleware registers every HTTP request here, so the server can wait
-for the running ones to finish and cancel those still running at the deadline.
+that moment. The request edge (`middleware/edge.py`) registers every HTTP request here, so the
+server can wait for the running ones to finish and cancel those still running at the deadline.
 """
 
 import asyncio
@@ -23,16 +23,13 @@ class InFlightRequest:
 class Drain:
     def __init__(self) -> None:
         self.began_at: float | None = None
+        self.draining = False  # read on every response: an attribute, not a property
         self.deadline = float("inf")
         self._requests: set[InFlightRequest] = set()
         self._changed: asyncio.Event | None = None
-        # What became of the requests cancelled at the deadline, as the middleware saw it.
+        # What became of the requests cancelled at the deadline, as the edge saw it.
         self.answered_503 = 0
         self.cut_mid_response = 0
-
-    @property
-    def draining(self) -> bool:
-        return self.began_at is not None
 
     def begin(self, timeout: float) -> bool:
         """Start the drain now, with in-flight requests due `timeout` seconds from now.
@@ -42,6 +39,7 @@ class Drain:
         if self.began_at is not None:
             return False
         self.began_at = time.monotonic()
+        self.draining = True
         self.deadline = self.began_at + timeout
         return True
 
@@ -53,8 +51,8 @@ class Drain:
     def in_flight(self) -> int:
         return len(self._requests)
 
-    def enter(self) -> InFlightRequest:
-        request = InFlightRequest(asyncio.current_task())
+    def enter(self, task: "asyncio.Task[object] | None") -> InFlightRequest:
+        request = InFlightRequest(task)
         self._requests.add(request)
         return request
 
@@ -86,7 +84,7 @@ class Drain:
     def cancel_in_flight(self) -> tuple[int, int]:
         """Cancel every request still running.
 
-        Returns how many had not started their response (the middleware answers them 503) and
+        Returns how many had not started their response (the edge answers them 503) and
         how many had (only closing their connection ends those).
         """
         not_started = started = 0

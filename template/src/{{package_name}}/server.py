@@ -35,7 +35,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from .drain import Drain
-from .logging_setup import configure_logging
+from .logging_setup import configure_logging, flush_held_lines
 from .main import create_app
 from .settings import Settings
 
@@ -104,7 +104,10 @@ def run_worker(
         timeout=settings.drain_timeout,
         signals=signals,
     )
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    finally:
+        flush_held_lines()  # a worker process exits without running atexit hooks
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 

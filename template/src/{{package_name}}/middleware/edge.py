@@ -1,8 +1,9 @@
 """The request edge: one pure-ASGI layer that composes every concern of this package.
 
 In order, for each HTTP request: proxy trust (`proxy_trust`), trusted host (`trusted_host`),
-request id (`request_id`), CORS (`cors`), body cap and body read timeout (`body_limit`), request
-timeout (`request_timeout`), security headers on the way out (`security_headers`), and a
+request id (`request_id`), CORS (`cors`), the in-flight count of the graceful drain (`drain`),
+body cap and body read timeout (`body_limit`), request timeout (`request_timeout`), security
+headers on the way out (`security_headers`), the access line and span (`telemetry`), and a
 last-resort 500. Each concern lives in its own module; this class only wires them together.
 
 Why one layer: these concerns run on every request, and a stack of separate layers costs a call,
@@ -10,16 +11,19 @@ a closure and a `send` wrapper each, plus one pass over the request headers per 
 headers are read in one pass and every response header is encoded at startup. `bench/run.py`
 measures the result against bare FastAPI.
 
-Errors answered here (400 bad Host or Content-Length, 403 refused preflight, 408, 413, 504 and
-the last-resort 500) are problem documents that carry the request id and the security headers;
-Starlette's own last-resort handler sits outside every middleware and would send neither.
+Errors answered here (400 bad Host or Content-Length, 403 refused preflight, 408, 413, 503 for a
+request the drain cancelled before its response, 504 and the last-resort 500) are problem
+documents that carry the request id and the security headers; Starlette's own last-resort
+handler sits outside every middleware and would send neither.
 """
 
 import asyncio
+import contextlib
 import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..drain import Drain
 from ..errors import PROBLEM_JSON, problem_bytes
 from ..request_context import request_id_var
 from .body_limit import (
@@ -56,6 +60,9 @@ _READ_HEADERS = frozenset(
 
 # Where the response stands, as seen by the `send` wrapper.
 _NOT_STARTED, _STARTED, _REPLACED = 0, 1, 2
+# How long a request the drain cancelled mid-response waits for the server to close its
+# connection; the server does so right after cancelling, so this only bounds a misbehaving server.
+_DISCONNECT_WAIT_SECONDS = 1.0
 
 
 class EdgeMiddleware:
@@ -71,9 +78,11 @@ class EdgeMiddleware:
         hsts: str | None,
         cors: CorsPolicy | None,
         docs_paths: frozenset[str] = frozenset(),
+        drain: Drain,
         telemetry: RequestTelemetry,
     ) -> None:
         self.app = app
+        self.drain = drain
         self.telemetry = telemetry
         self.hosts = TrustedHosts(allowed_hosts)
         self.proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
@@ -130,6 +139,8 @@ class EdgeMiddleware:
         response = _NOT_STARTED
         status: int | None = None  # for the access line, spans and metrics
         handler = self.handlers.start()
+        drain = self.drain
+        in_flight = drain.enter(handler)
         guarded: GuardedReceive | None = None
         record = self.telemetry.start(scope)
 
@@ -147,9 +158,12 @@ class EdgeMiddleware:
                     await refuse(413, guarded.too_large(), close=True)
                     return
                 response = _STARTED
+                in_flight.response_started = True
                 status = message["status"]
                 self.handlers.stop(handler)
                 message["headers"] = defaults.merge(message.get("headers", []), extra)
+                if drain.draining:  # keep-alive clients reconnect, to another instance
+                    message["headers"] = with_connection_close(message["headers"])
             elif response == _REPLACED:
                 return
             await send(message)
@@ -176,6 +190,16 @@ class EdgeMiddleware:
                 )
             await self.app(scope, receive, send_secured)
         except asyncio.CancelledError:
+            if in_flight.cancelled:  # by the drain, at its deadline: the server logs the counts
+                handler.uncancel()
+                if response != _NOT_STARTED:  # too late for an error: the server cuts it
+                    await _until_disconnected(receive)
+                    drain.cut_mid_response += 1
+                else:
+                    detail = "The service shut down before this request finished."
+                    await refuse(503, detail, close=True)
+                    drain.answered_503 += 1
+                return
             if not self.handlers.caused(handler):
                 raise
             await refuse(504, f"The handler did not answer within {self.handlers.limit:g} s.")
@@ -192,6 +216,7 @@ class EdgeMiddleware:
             await refuse(500, "The service failed to handle this request.")
         finally:
             self.handlers.stop(handler)
+            drain.leave(in_flight)
             self.telemetry.finish(record, status)
             request_id_var.reset(token)
 
@@ -255,3 +280,16 @@ class EdgeMiddleware:
         await send(start)
         await send({"type": "http.response.body", "body": b""})
         return 204
+
+
+def with_connection_close(headers: list[Header]) -> list[Header]:
+    if any(name == b"connection" for name, _ in headers):
+        return headers
+    return [*headers, _CLOSE]
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(_DISCONNECT_WAIT_SECONDS):
+            while (await receive())["type"] != "http.disconnect":
+                pass

@@ -44,7 +44,7 @@ class Deadlines:
 
     def stop(self, task: Task) -> None:
         """No deadline any more (the response started, or the request is over)."""
-        if self._running.pop(task, None) is None:
+        if self._running.pop(task, None) is None and (self._paused or self._expired):
             self._paused.pop(task, None)
             self._expired.pop(task, None)
 
