@@ -238,7 +238,7 @@ class AccessLog:
         self, logger_name: str, processors: Sequence[Processor], stream: TextIO, level: int
     ) -> None:
         self.logger_name = logger_name
-        self.processors = tuple(processors)
+        self.processors: tuple[Callable[..., Any], ...] = tuple(processors)
         self.stream = stream
         self.info_enabled = level <= logging.INFO
         self.debug_enabled = level <= logging.DEBUG
