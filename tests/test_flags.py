@@ -13,6 +13,8 @@ FEATURE_MARKERS: dict[str, list[str]] = {
     "database": ["sqlalchemy", "alembic", "aiosqlite", "DATABASE_URL", "SessionDep", "migrate"],
     "example_module": ["ItemCreate", "modules/items", "create_items", "/items"],
     "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "Idempotency-Key"],
+    "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
+    "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
 }
 
 
