@@ -1,27 +1,58 @@
-"""Render the template with Copier into a folder, and run commands in a rendered project."""
+"""Render the template with Copier into a folder, and run commands in a rendered project.
+
+The helpers every test module of this repository shares; no test module imports another.
+"""
 
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
 import copier
+from copier.errors import DirtyLocalWarning
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+GIT = ("git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com")
 
 
 def render(destination: Path, **answers: Any) -> Path:
     """Render the working tree of the template (uncommitted changes included) with defaults."""
-    copier.run_copy(
-        str(TEMPLATE_ROOT),
-        str(destination),
-        data=answers,
-        defaults=True,
-        vcs_ref="HEAD",
-        quiet=True,
-        unsafe=False,
-    )
+    with warnings.catch_warnings():
+        # Rendering uncommitted template changes is what a developer does on purpose.
+        warnings.simplefilter("ignore", DirtyLocalWarning)
+        copier.run_copy(
+            str(TEMPLATE_ROOT),
+            str(destination),
+            data=answers,
+            defaults=True,
+            vcs_ref="HEAD",
+            quiet=True,
+            unsafe=False,
+        )
     return destination
+
+
+class Renders:
+    """Each variant rendered once, on first use, below one folder (a session-scoped cache)."""
+
+    def __init__(self, root: Path, variants: dict[str, dict[str, Any]]) -> None:
+        self.root = root
+        self.variants = variants
+        self.projects: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        if name not in self.projects:
+            self.projects[name] = render(self.root / name / "project", **self.variants[name])
+        return self.projects[name]
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return [
+        path
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts
+    ]
 
 
 def project_env() -> dict[str, str]:
@@ -54,3 +85,9 @@ def run(
             f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
         )
     return result
+
+
+def commit_all(project: Path) -> None:
+    run(project, "git", "init", "-q", "-b", "main")
+    run(project, "git", "add", "-A")
+    run(project, *GIT, "commit", "-q", "-m", "rendered")

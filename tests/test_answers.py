@@ -20,7 +20,7 @@ def test_names_derive_from_the_project_name(tmp_path: Path) -> None:
     assert answers["project_slug"] == "my-api-2-0"
     assert answers["package_name"] == "my_api_2_0"
     assert answers["env_prefix"] == "MY_API_2_0"
-    assert (project / "src" / "my_api_2_0" / "main.py").is_file()
+    assert (project / "src" / "my_api_2_0" / "app.py").is_file()
 
 
 def test_name_starting_with_a_digit_gets_a_valid_slug(tmp_path: Path) -> None:
@@ -64,7 +64,7 @@ def test_description_renders_literally(tmp_path: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["description"] == description
     assert description in (project / "README.md").read_text()
-    main = ast.parse((project / "src" / "my_service" / "main.py").read_text())
+    main = ast.parse((project / "src" / "my_service" / "app.py").read_text())
     constants = {
         node.targets[0].id: node.value.value
         for node in main.body

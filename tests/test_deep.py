@@ -4,16 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import render, run
+from tests.rendering import commit_all, render, run
 from tests.variants import DEEP, VARIANTS
-
-GIT = ("git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com")
-
-
-def commit_all(project: Path) -> None:
-    run(project, "git", "init", "-q", "-b", "main")
-    run(project, "git", "add", "-A")
-    run(project, *GIT, "commit", "-q", "-m", "rendered")
 
 
 @pytest.mark.deep

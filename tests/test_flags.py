@@ -6,7 +6,7 @@ from typing import Any
 
 import yaml
 
-from tests.test_generation import rendered_files
+from tests.rendering import rendered_files
 
 # Words that only the code, settings, docs or dependencies of one feature contain.
 FEATURE_MARKERS: dict[str, list[str]] = {

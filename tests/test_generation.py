@@ -7,19 +7,13 @@ from pathlib import Path
 
 import yaml
 
+from tests.rendering import rendered_files
+
 # Openers only: `%}` ends f-string format specs (`{share:.1%}`) too. A Jinja expression starts
 # with a name (`{{ package_name`); f-strings escape braces as `{{"...`, GitHub writes `${{ ... }}`.
 JINJA_LEFTOVER = re.compile(r"{%|{#|(?<!\$){{\s*[A-Za-z_]")
 # `just` interpolates `{{name}}` itself.
 JUST_LEFTOVER = re.compile(r"{%|{#")
-
-
-def rendered_files(project: Path) -> list[Path]:
-    return [
-        path
-        for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts
-    ]
 
 
 def test_no_template_syntax_left(variant: Path) -> None:

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import render, run
-from tests.test_deep import commit_all
+from tests.rendering import commit_all, render, run
 from tests.variants import VARIANTS
 
 BAD_NAMES = {

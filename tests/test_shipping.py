@@ -13,82 +13,27 @@ import subprocess
 import sys
 import time
 import urllib.request
-import warnings
 from pathlib import Path
 from typing import Any
 
-import copier
 import pytest
 import yaml
-from copier.errors import DirtyLocalWarning
 
 from tests import shipping_checks
-from tests.rendering import run
+from tests.rendering import Renders, render, run
+from tests.variants import VARIANTS, answers_of, variants_where
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-COPIER_YML = yaml.safe_load((REPO_ROOT / "copier.yml").read_text(encoding="utf-8"))
-DATABASES = set(COPIER_YML["database"]["choices"].values())
 
 PACKAGE = "my_service"
 PREFIX = "MY_SERVICE"
-
-# name -> answers (defaults for everything not named)
-VARIANTS: dict[str, dict[str, Any]] = {
-    "default": {},
-    "kubernetes-sqlite": {"kubernetes": True},
-    "kubernetes-nodb-hpa": {
-        "database": "none",
-        "example_module": False,
-        "kubernetes": True,
-        "kubernetes_autoscaling": True,
-    },
-    "no-docker": {"docker": False},
-    "no-github-ci": {"github_ci": False},
-}
-if "postgresql" in DATABASES:
-    VARIANTS["kubernetes-postgresql"] = {"database": "postgresql", "kubernetes": True}
-
-
-def render(destination: Path, **answers: Any) -> Path:
-    with warnings.catch_warnings():
-        # Rendering uncommitted template changes is what a developer does on purpose.
-        warnings.simplefilter("ignore", DirtyLocalWarning)
-        copier.run_copy(
-            src_path=str(REPO_ROOT),
-            dst_path=destination,
-            data=answers,
-            defaults=True,
-            vcs_ref="HEAD",
-            quiet=True,
-        )
-    return destination
-
-
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("shipping")
-    return {name: render(root / name, **answers) for name, answers in VARIANTS.items()}
-
-
-def answers_of(variant: str) -> dict[str, Any]:
-    answers = {"database": "sqlite", "docker": True, "github_ci": True, "kubernetes": False}
-    answers.update(VARIANTS[variant])
-    return answers
-
-
-def variants_where(**wanted: Any) -> list[str]:
-    return [
-        name
-        for name in VARIANTS
-        if all(answers_of(name).get(key) == value for key, value in wanted.items())
-    ]
 
 
 # --- files each flag renders -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_each_flag_renders_exactly_its_files(rendered: dict[str, Path], variant: str) -> None:
+def test_each_flag_renders_exactly_its_files(rendered: Renders, variant: str) -> None:
     project = rendered[variant]
     answers = answers_of(variant)
     autoscaling = answers.get("kubernetes_autoscaling", answers["database"] != "sqlite")
@@ -112,7 +57,7 @@ def test_each_flag_renders_exactly_its_files(rendered: dict[str, Path], variant:
 
 
 @pytest.mark.parametrize("variant", variants_where(docker=True))
-def test_dockerfile_lints_clean(rendered: dict[str, Path], variant: str) -> None:
+def test_dockerfile_lints_clean(rendered: Renders, variant: str) -> None:
     shipping_checks.lint_dockerfile(rendered[variant])
 
 
@@ -129,7 +74,7 @@ def dockerfile_instructions(project: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("variant", variants_where(docker=True))
-def test_image_runs_serve_entry_as_non_root(rendered: dict[str, Path], variant: str) -> None:
+def test_image_runs_serve_entry_as_non_root(rendered: Renders, variant: str) -> None:
     instructions = dockerfile_instructions(rendered[variant])
     final_stage = instructions[
         max(i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM") :
@@ -149,9 +94,7 @@ def test_image_runs_serve_entry_as_non_root(rendered: dict[str, Path], variant: 
 
 
 @pytest.mark.parametrize("variant", variants_where(docker=True))
-def test_image_installs_exactly_the_lock_with_bytecode(
-    rendered: dict[str, Path], variant: str
-) -> None:
+def test_image_installs_exactly_the_lock_with_bytecode(rendered: Renders, variant: str) -> None:
     instructions = dockerfile_instructions(rendered[variant])
     stages = [arguments for keyword, arguments in instructions if keyword == "FROM"]
     assert len(stages) == 3  # uv binary, build, runtime
@@ -164,7 +107,7 @@ def test_image_installs_exactly_the_lock_with_bytecode(
 
 
 @pytest.mark.parametrize("variant", variants_where(docker=True))
-def test_dockerignore_sends_only_an_allowlist(rendered: dict[str, Path], variant: str) -> None:
+def test_dockerignore_sends_only_an_allowlist(rendered: Renders, variant: str) -> None:
     project = rendered[variant]
     lines = [
         line.strip()
@@ -288,9 +231,7 @@ def check_dependencies(project: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_check_lints_the_dockerfile_only_when_there_is_one(
-    rendered: dict[str, Path], variant: str
-) -> None:
+def test_check_lints_the_dockerfile_only_when_there_is_one(rendered: Renders, variant: str) -> None:
     dependencies = check_dependencies(rendered[variant])
     assert ("lint-docker" in dependencies) == answers_of(variant)["docker"]
     assert "audit" not in dependencies  # it needs the network
@@ -312,7 +253,7 @@ def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("variant", variants_where(github_ci=True))
-def test_workflows_lint_clean(rendered: dict[str, Path], variant: str) -> None:
+def test_workflows_lint_clean(rendered: Renders, variant: str) -> None:
     shipping_checks.lint_workflows(rendered[variant])
 
 
@@ -325,9 +266,7 @@ def load_yaml(path: Path) -> Any:
 
 
 @pytest.mark.parametrize("variant", variants_where(github_ci=True))
-def test_ci_runs_just_check_with_postgresql_when_used(
-    rendered: dict[str, Path], variant: str
-) -> None:
+def test_ci_runs_just_check_with_postgresql_when_used(rendered: Renders, variant: str) -> None:
     workflow = load_yaml(rendered[variant] / ".github" / "workflows" / "ci.yml")
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
@@ -338,9 +277,7 @@ def test_ci_runs_just_check_with_postgresql_when_used(
 
 
 @pytest.mark.parametrize("variant", variants_where(github_ci=True))
-def test_dependabot_groups_and_cools_down_every_ecosystem(
-    rendered: dict[str, Path], variant: str
-) -> None:
+def test_dependabot_groups_and_cools_down_every_ecosystem(rendered: Renders, variant: str) -> None:
     config = load_yaml(rendered[variant] / ".github" / "dependabot.yml")
     answers = answers_of(variant)
     ecosystems = [update["package-ecosystem"] for update in config["updates"]]
@@ -360,7 +297,7 @@ def test_dependabot_groups_and_cools_down_every_ecosystem(
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))
-def test_manifests_validate(rendered: dict[str, Path], variant: str) -> None:
+def test_manifests_validate(rendered: Renders, variant: str) -> None:
     shipping_checks.validate_manifests(rendered[variant])
 
 
@@ -369,7 +306,7 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))
-def test_grace_period_covers_the_drain(rendered: dict[str, Path], variant: str) -> None:
+def test_grace_period_covers_the_drain(rendered: Renders, variant: str) -> None:
     deployment = load_yaml(rendered[variant] / "deploy" / "kubernetes" / "deployment.yaml")
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -386,7 +323,7 @@ def test_grace_period_covers_the_drain(rendered: dict[str, Path], variant: str) 
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))
-def test_probes_use_the_health_endpoints(rendered: dict[str, Path], variant: str) -> None:
+def test_probes_use_the_health_endpoints(rendered: Renders, variant: str) -> None:
     deployment = load_yaml(rendered[variant] / "deploy" / "kubernetes" / "deployment.yaml")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     probes = {
@@ -403,7 +340,7 @@ def test_probes_use_the_health_endpoints(rendered: dict[str, Path], variant: str
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))
-def test_pod_is_locked_down(rendered: dict[str, Path], variant: str) -> None:
+def test_pod_is_locked_down(rendered: Renders, variant: str) -> None:
     deployment = load_yaml(rendered[variant] / "deploy" / "kubernetes" / "deployment.yaml")
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -425,7 +362,7 @@ def test_pod_is_locked_down(rendered: dict[str, Path], variant: str) -> None:
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))
-def test_replicas_follow_the_database(rendered: dict[str, Path], variant: str) -> None:
+def test_replicas_follow_the_database(rendered: Renders, variant: str) -> None:
     directory = rendered[variant] / "deploy" / "kubernetes"
     spec = load_yaml(directory / "deployment.yaml")["spec"]
     if (directory / "hpa.yaml").exists():

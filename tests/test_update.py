@@ -6,8 +6,7 @@ import copier
 import pytest
 
 from tests.releases import previous_release, template_repository
-from tests.rendering import run
-from tests.test_deep import GIT, commit_all
+from tests.rendering import GIT, commit_all, run
 
 NEW_TAG = "v999.0.0"
 USER_README_LINE = "Our team's on-call notes live in the wiki."

@@ -1,8 +1,9 @@
-"""The answer sets the template is tested with.
+"""The answer sets the template is tested with: one table for every test of this repository.
 
 `VARIANTS` is the table: every variant gets the cheap checks (render, no leftover Jinja, files
-parse, ruff clean). `DEEP` names the variants whose rendered project also runs its own
-`just check`. A variant is a dict of answers on top of the defaults.
+parse, ruff clean, no trace of a disabled feature). `DEEP` names the variants whose rendered
+project also runs its own `just check`. A variant is a dict of answers on top of the defaults;
+`answers_of` gives the whole answer set, defaults included, for tests that decide by a flag.
 """
 
 from typing import Any
@@ -16,6 +17,52 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-outbound": {"outbound_http": False},
     "no-tracing": {"tracing": False},
     "metrics": {"metrics": True},
+    # Nothing optional: the code paths of a service without any feature are rendered here only.
+    "minimal": {
+        "database": "none",
+        "example_module": False,
+        "outbound_http": False,
+        "tracing": False,
+        "metrics": False,
+    },
+    # What a project ships (Dockerfile, CI, Kubernetes) varies with these.
+    "kubernetes-sqlite": {"kubernetes": True},
+    "kubernetes-nodb-hpa": {
+        "database": "none",
+        "example_module": False,
+        "kubernetes": True,
+        "kubernetes_autoscaling": True,
+    },
+    "kubernetes-postgresql": {"database": "postgresql", "kubernetes": True},
+    "no-docker": {"docker": False},
+    "no-github-ci": {"github_ci": False},
 }
 
-DEEP: list[str] = ["default", "no-database", "postgresql", "metrics"]
+DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal"]
+
+# The defaults of the answers the tests decide by (copier.yml computes a few from others).
+_DEFAULTS: dict[str, Any] = {
+    "database": "sqlite",
+    "example_module": True,
+    "outbound_http": True,
+    "tracing": True,
+    "metrics": False,
+    "docker": True,
+    "github_ci": True,
+    "kubernetes": False,
+}
+
+
+def answers_of(name: str) -> dict[str, Any]:
+    answers = {**_DEFAULTS, **VARIANTS[name]}
+    answers.setdefault("kubernetes_autoscaling", answers["database"] != "sqlite")
+    return answers
+
+
+def variants_where(**wanted: Any) -> list[str]:
+    """The variants whose answers have every value given, e.g. `variants_where(docker=True)`."""
+    return [
+        name
+        for name in VARIANTS
+        if all(answers_of(name).get(key) == value for key, value in wanted.items())
+    ]

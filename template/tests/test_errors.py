@@ -65,7 +65,7 @@ async def test_schema_mismatch_is_422_without_echoing_input(
 async def test_declared_body_over_cap_is_413_before_reading(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.service.settings.max_body_bytes
     response = await client.post("/health/live", content=b"x" * (limit + 1))
     assert_problem(response, 413)
 
@@ -75,7 +75,7 @@ async def test_streamed_body_over_cap_is_413(client: httpx.AsyncClient, app: Fas
     async def sink(request: Request) -> dict[str, int]:
         return {"size": len(await request.body())}
 
-    limit = app.state.settings.max_body_bytes
+    limit = app.state.service.settings.max_body_bytes
 
     async def chunks():  # no Content-Length: the body is counted as it streams
         for _ in range(limit // 65536 + 2):

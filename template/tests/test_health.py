@@ -16,7 +16,7 @@ async def test_ready_reports_each_check(client: httpx.AsyncClient, app: FastAPI)
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ready"
-    assert set(body["checks"]) == set(app.state.readiness_checks)
+    assert set(body["checks"]) == set(app.state.service.readiness_checks)
     assert all(result == "ok" for result in body["checks"].values())
 
 
@@ -26,7 +26,7 @@ async def test_ready_is_503_problem_when_a_dependency_fails(
     async def broken() -> None:
         raise ConnectionError("down")
 
-    app.state.readiness_checks["broken"] = broken
+    app.state.service.readiness_checks["broken"] = broken
     response = await client.get("/health/ready")
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

@@ -7,7 +7,7 @@ from typing import Any
 import uvicorn
 from pydantic import ValidationError
 
-from . import server
+from .runtime import server
 from .settings import ENV_PREFIX, Settings
 
 
@@ -45,7 +45,7 @@ def serve() -> None:
 def dev() -> None:
     settings = _load_settings()
     uvicorn.run(
-        f"{__package__}.main:create_app", factory=True, reload=True, **uvicorn_options(settings)
+        f"{__package__}.app:create_app", factory=True, reload=True, **uvicorn_options(settings)
     )
 
 

@@ -10,7 +10,7 @@ reach it through `OutboundDep`. Each call:
    `UpstreamTimeout` (504) or `UpstreamBadResponse` (502), never exposing the upstream's body.
 
 Every request carries `X-Request-ID` (the id of the request being served) and the caller's
-trace context (see `propagation.py`). Request bodies are bytes, text or JSON, so a retry can
+trace context (see `request_context.py`). Request bodies are bytes, text or JSON, so a retry can
 send the same body again; redirects are returned, not followed. The client keeps no cookies: it
 serves every user of the service, so a cookie set by one upstream answer must not ride along on
 another user's call.
@@ -28,11 +28,11 @@ from typing import Annotated, Any, TypedDict, Unpack
 import httpx
 from fastapi import Depends, Request
 
-from ..request_context import current_request_id
+from ..request_context import current_request_id, current_trace_headers
 from ..settings import Settings
+from ..state import service_state
 from .breaker import BreakerRegistry, BreakerSnapshot, CircuitOpen
 from .errors import UpstreamBadResponse, UpstreamTimeout, UpstreamUnavailable
-from .propagation import current_trace_headers
 from .retry import RetryPolicy, Sleep
 
 logger = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ def _tls_context(trust_env: bool) -> ssl.SSLContext:
 
 
 def get_outbound(request: Request) -> OutboundClient:
-    return request.app.state.outbound
+    return service_state(request.app).outbound
 
 
 OutboundDep = Annotated[OutboundClient, Depends(get_outbound)]

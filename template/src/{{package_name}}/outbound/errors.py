@@ -6,7 +6,7 @@ exception text. The cause stays on the exception (`__cause__`) and in the log li
 
 import math
 
-from ..errors import ProblemError
+from ..http.problems import ProblemError
 
 
 class UpstreamError(ProblemError):

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, status
 
-from ...db import SessionDep
-from ...pagination import Page, PageDep
+from ...data.database import SessionDep
+from ...http.pagination import Page, PageDep
 from . import repository, service
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 

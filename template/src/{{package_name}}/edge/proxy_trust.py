@@ -16,21 +16,10 @@ from functools import lru_cache
 
 from starlette.types import Scope
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from ..validation import parse_network
 
 # X-Forwarded-Proto value -> (HTTP scheme, WebSocket scheme)
 _SCHEMES = {b"https": ("https", "wss"), b"http": ("http", "ws")}
-
-
-def parse_network(entry: str) -> Network:
-    """An address or CIDR network; raises ValueError naming the entry."""
-    try:
-        return ipaddress.ip_network(entry.strip(), strict=True)
-    except ValueError as error:
-        raise ValueError(
-            f"{entry!r} is not an IP address or a CIDR network with its host bits zero "
-            f"(e.g. 10.0.0.0/8): {error}"
-        ) from None
 
 
 def _is_address(value: str) -> bool:

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .request_context import current_request_id
+from ..request_context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -1,15 +1,13 @@
 """Health probes: liveness says the process answers, readiness says its dependencies do."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from .errors import problem_response
-
-ReadinessCheck = Callable[[], Awaitable[None]]
+from ..state import service_state
+from .problems import problem_response
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -23,11 +21,11 @@ async def live() -> dict[str, str]:
 
 @router.get("/ready", response_model=None)
 async def ready(request: Request) -> dict[str, Any] | JSONResponse:
-    if request.app.state.drain.draining:
+    state = service_state(request.app)
+    if state.drain.draining:
         return problem_response(503, "The service is shutting down: send requests elsewhere.")
-    checks: dict[str, ReadinessCheck] = request.app.state.readiness_checks
     results: dict[str, str] = {}
-    for name, check in checks.items():
+    for name, check in state.readiness_checks.items():
         try:
             await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
         except TimeoutError:

@@ -19,30 +19,14 @@ import asyncio
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from starlette.exceptions import HTTPException
 from starlette.types import Message, Receive, Scope
 
+from .refusals import BodyReadTimeout, BodyTooLarge, MalformedContentLength
 from .request_timeout import Deadlines, Task
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 _CAP_ATTRIBUTE = "__max_body_bytes__"
-_CLOSE = {"Connection": "close"}
-
-
-class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, f"The request body exceeds {limit} bytes.", headers=_CLOSE)
-
-
-class BodyReadTimeout(HTTPException):
-    def __init__(self, seconds: float) -> None:
-        detail = f"The request body did not arrive in time (waited {seconds:g} s for it)."
-        super().__init__(408, detail, headers=_CLOSE)
-
-
-class MalformedContentLength(Exception):
-    pass
 
 
 def body_cap(max_bytes: int) -> Callable[[Endpoint], Endpoint]:

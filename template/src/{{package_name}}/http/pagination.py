@@ -5,6 +5,8 @@ from typing import Annotated, Generic, TypeVar
 from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
+from ..state import service_state
+
 T = TypeVar("T")
 
 
@@ -25,7 +27,7 @@ def page_params(
     limit: Annotated[int | None, Query(ge=1, description="Page size; capped by the server")] = None,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> PageParams:
-    settings = request.app.state.settings
+    settings = service_state(request.app).settings
     size = settings.page_size_default if limit is None else min(limit, settings.page_size_max)
     return PageParams(limit=size, offset=offset)
 

@@ -9,15 +9,11 @@ A request without an `Origin` header costs nothing here. An allowed origin gets 
 edge itself: 204 with the allowed methods and headers, or 403 and no allow-origin header at all.
 """
 
-import re
 from collections.abc import Sequence
 
+from ..validation import WILDCARD
+
 Header = tuple[bytes, bytes]
-
-WILDCARD = "*"
-
-# Sent by browsers for sandboxed frames, `file:` pages and some redirects: never a real caller.
-NULL_ORIGIN = "null"
 
 # Always allowed in a preflight: browsers list them when their value is not CORS-safelisted
 # (e.g. `Content-Type: application/json`), and refusing them would refuse every JSON call.
@@ -37,38 +33,6 @@ RESPONSE_HEADER_NAMES = frozenset(
     }
 )
 
-_HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
-_ORIGIN = re.compile(
-    rf"(?P<scheme>https?)://(?P<host>{_HOST}|\[[0-9a-f:.]+\])(?::(?P<port>\d{{1,5}}))?"
-)
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
-
-
-def check_origin(origin: str) -> None:
-    """Raise ValueError, saying what is wrong, unless `origin` is a browser-serialised origin."""
-    if origin == NULL_ORIGIN:
-        raise ValueError("the 'null' origin is never allowed: it identifies no caller")
-    match = _ORIGIN.fullmatch(origin)
-    if match is None:
-        raise ValueError(
-            f"{origin!r} is not an origin: write scheme://host[:port] in lowercase, with no "
-            "path or trailing slash, e.g. https://app.example.com"
-        )
-    port = match["port"]
-    if port is not None and (not 0 < int(port) < 65536):
-        raise ValueError(f"{origin!r} has an invalid port")
-    if port == _DEFAULT_PORTS[match["scheme"]]:
-        raise ValueError(
-            f"{origin!r} names the default port, which browsers never send: "
-            f"write {match['scheme']}://{match['host']}"
-        )
-
-
-def check_token(value: str, what: str) -> None:
-    if value != WILDCARD and not _TOKEN.fullmatch(value):
-        raise ValueError(f"{value!r} is not a valid {what}")
-
 
 class CorsPolicy:
     """The allowlist, with every response header it can produce encoded in advance."""
@@ -83,13 +47,6 @@ class CorsPolicy:
         allow_credentials: bool,
         max_age_seconds: int,
     ) -> None:
-        for origin in allow_origins:
-            if origin != WILDCARD:
-                check_origin(origin)
-        for method in allow_methods:
-            check_token(method, "method")
-        for header in (*allow_headers, *expose_headers):
-            check_token(header, "header name")
 
         self.any_origin = WILDCARD in allow_origins
         self.any_method = WILDCARD in allow_methods

@@ -1,7 +1,7 @@
 """What the server and the app share during a graceful drain (the sequence is in docs/drain.md).
 
 The server begins the drain when it receives SIGTERM or SIGINT; `/health/ready` answers 503 from
-that moment. The request edge (`middleware/edge.py`) registers every HTTP request here, so the
+that moment. The request edge (`edge/layer.py`) registers every HTTP request here, so the
 server can wait for the running ones to finish and cancel those still running at the deadline.
 """
 

@@ -1,0 +1,1 @@
+"""HTTP conventions shared by every route: problem documents, health probes, pagination."""
