@@ -14,10 +14,11 @@ test *args:
 test-fast *args:
     uv run --locked pytest -n auto -m "not deep" {{args}}
 
-# Lint this repository's own code (never modifies a file)
+# Lint and type-check this repository's own code (never modifies a file)
 lint:
     uv run --locked ruff check .
     uv run --locked ruff format --check .
+    uv run --locked ty check tests
 
 # Lint, then every test: what CI runs
 check: lint test

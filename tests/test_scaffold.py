@@ -1,12 +1,34 @@
-"""`just new <module>` in rendered projects: modules that pass `just check`, bad names refused."""
+"""`just new <module>` in rendered projects: modules that pass `just check`, bad names refused,
+and an example module that is exactly what the scaffold writes."""
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.rendering import commit_all, render, run
+from tests.rendering import Renders, commit_all, render, run
 from tests.variants import VARIANTS
+
+# Writes the scaffold's module files for a name, formatted as `just new` formats them.
+SCAFFOLD_FILES = """
+import importlib.util, json, pathlib, subprocess, sys, tempfile
+spec = importlib.util.spec_from_file_location("new_module", "tools/new_module.py")
+new_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(new_module)
+names = new_module.names_for(sys.argv[1])
+files = {}
+with tempfile.TemporaryDirectory() as scratch:
+    for template in new_module.TEMPLATES.iterdir():
+        name = template.name.removesuffix(".tmpl")
+        if name not in {"test_module.py", "migration.py"}:
+            (pathlib.Path(scratch) / name).write_text(new_module.render(template.name, names))
+    subprocess.run([sys.executable, "-m", "ruff", "format", "--quiet", scratch], check=True)
+    files = {path.name: path.read_text() for path in pathlib.Path(scratch).iterdir()}
+print(json.dumps(files))
+"""
 
 BAD_NAMES = {
     "class": "is a Python keyword",
@@ -66,3 +88,22 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, name: str) -> None:
     assert tree(project) == before, "a refused name wrote or touched files"
 
     run(project, "uv", "run", "--locked", "just", "check")
+
+
+@pytest.mark.parametrize("name", ["default", "postgresql"])
+def test_example_module_is_what_the_scaffold_writes(rendered: Renders, name: str) -> None:
+    """`modules/items` cannot drift from `tools/module_template`: only its docstring differs."""
+    project = rendered[name]
+    result = subprocess.run(
+        [sys.executable, "-c", SCAFFOLD_FILES, "item"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    scaffolded = json.loads(result.stdout)
+    example = project / "src" / "my_service" / "modules" / "items"
+    assert sorted(scaffolded) == sorted(path.name for path in example.glob("*.py"))
+    for file_name, text in scaffolded.items():
+        if file_name != "__init__.py":
+            assert (example / file_name).read_text() == text, file_name

@@ -2,7 +2,7 @@ from fastapi import APIRouter, status
 
 from ...data.database import SessionDep
 from ...http.pagination import Page, PageDep
-from . import repository, service
+from . import service
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
@@ -15,13 +15,7 @@ async def create_item(data: ItemCreate, session: SessionDep) -> ItemRead:
 
 @router.get("")
 async def list_items(session: SessionDep, page: PageDep) -> Page[ItemRead]:
-    rows, total = await repository.page(session, limit=page.limit, offset=page.offset)
-    return Page[ItemRead](
-        items=[ItemRead.model_validate(row) for row in rows],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    return await service.page(session, page)
 
 
 @router.get("/{item_id}")
