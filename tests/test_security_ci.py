@@ -17,6 +17,8 @@ from tests.variants import VARIANTS
 
 # A key in the documented AWS format (AWS's own example key): found by detect-secrets' AWS plugin.
 PLANTED_KEY = "AKIA" + "IOSFODNN7EXAMPLE"
+# A revision id that detect-secrets' hex entropy check reports unless the line is excluded.
+REVISION_ID = "515d7e7e482f"
 # The prek next to the running Python: a dev dependency of this repository.
 PREK = str(Path(shutil.which("prek") or "prek"))
 
@@ -116,6 +118,9 @@ def test_coverage_below_the_threshold_fails_and_names_missed_lines(clean_project
 
 @pytest.mark.deep
 def test_a_planted_key_is_found_by_just_secrets_and_the_hooks(clean_project: Path) -> None:
+    # Alembic's random revision ids look like hex secrets; `just new` and `migrate-new` write them.
+    migration = clean_project / "migrations" / "versions" / "20270101_0002_widgets.py"
+    migration.write_text(f'revision: str = "{REVISION_ID}"\ndown_revision: str = "0001"\n')
     run(clean_project, "uv", "run", "--locked", "just", "secrets")  # clean as rendered
     run(clean_project, PREK, "run", "--all-files")
     planted = clean_project / "src" / "my_service" / "cloud.py"
