@@ -47,11 +47,15 @@ class Renders:
         return self.projects[name]
 
 
+# What tools write into a rendered project (a cheap check may have run ruff in it already).
+NOT_RENDERED_PARTS = {".git", ".venv", ".ruff_cache", ".pytest_cache", "__pycache__"}
+
+
 def rendered_files(project: Path) -> list[Path]:
     return [
         path
         for path in project.rglob("*")
-        if path.is_file() and ".git" not in path.parts and ".venv" not in path.parts
+        if path.is_file() and not NOT_RENDERED_PARTS.intersection(path.parts)
     ]
 
 

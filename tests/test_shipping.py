@@ -107,6 +107,17 @@ def test_image_installs_exactly_the_lock_with_bytecode(rendered: Renders, varian
 
 
 @pytest.mark.parametrize("variant", variants_where(docker=True))
+def test_image_carries_oci_labels(rendered: Renders, variant: str) -> None:
+    instructions = dockerfile_instructions(rendered[variant])
+    final_stage = stages(instructions)[-1]
+    labels = " ".join(arguments for keyword, arguments in final_stage if keyword == "LABEL")
+    for key in ("title", "description", "authors", "version", "revision", "created"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    assert 'org.opencontainers.image.title="my-service"' in labels
+    assert 'org.opencontainers.image.revision="${REVISION}"' in labels  # a build argument
+
+
+@pytest.mark.parametrize("variant", variants_where(docker=True))
 def test_dockerignore_sends_only_an_allowlist(rendered: Renders, variant: str) -> None:
     project = rendered[variant]
     lines = [

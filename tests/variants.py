@@ -36,6 +36,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "kubernetes-postgresql": {"database": "postgresql", "kubernetes": True},
     "no-docker": {"docker": False},
     "no-github-ci": {"github_ci": False},
+    # Every feature on, and everything that can be off turned off (what the threat model names).
+    "everything": {"database": "postgresql", "metrics": True, "kubernetes": True},
+    "bare": {
+        "database": "none",
+        "example_module": False,
+        "outbound_http": False,
+        "tracing": False,
+        "docker": False,
+        "github_ci": False,
+    },
 }
 
 DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal"]

@@ -30,7 +30,8 @@ async def ready(request: Request) -> dict[str, Any] | JSONResponse:
             await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
         except TimeoutError:
             results[name] = "timeout"
-        except Exception:  # any failure means not ready; the check logs its reason
+        except Exception:  # noqa: BLE001
+            # Any failure means not ready; the check logs its reason.
             results[name] = "failed"
         else:
             results[name] = "ok"
