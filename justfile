@@ -28,7 +28,8 @@ demo:
     #!/usr/bin/env bash
     set -euo pipefail
     target="$(mktemp -d)/my-service"
-    uv run --locked copier copy --quiet --defaults --vcs-ref=HEAD . "$target"
+    # The absolute path, as `_src_path` in the answers file: `copier update` must find the template.
+    uv run --locked copier copy --quiet --defaults --vcs-ref=HEAD "$PWD" "$target"
     cd "$target"
     echo "rendered into $target"
     uv run just migrate serve

@@ -64,6 +64,24 @@ def template_repository(destination: Path, old_commit: str, old_tag: str, new_ta
     for entry in destination.iterdir():
         if entry.name != ".git":
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    _copy_working_tree(destination)
+    _commit_and_tag(destination, new_tag)
+    return destination
+
+
+def working_tree_clone(destination: Path) -> Path:
+    """A clean git repository holding the working tree as it is now: what a user's clone is.
+
+    A dirty template makes Copier record a commit of its own making, which no update finds."""
+    destination.mkdir(parents=True)
+    _copy_working_tree(destination)
+    subprocess.run(["git", "init", "-q", "-b", "main"], cwd=destination, check=True)
+    subprocess.run(["git", "add", "-A"], cwd=destination, check=True)
+    subprocess.run([*GIT, "commit", "-q", "-m", "working tree"], cwd=destination, check=True)
+    return destination
+
+
+def _copy_working_tree(destination: Path) -> None:
     files = git("ls-files", "--cached", "--others", "--exclude-standard").splitlines()
     for name in files:
         source = TEMPLATE_ROOT / name
@@ -71,8 +89,6 @@ def template_repository(destination: Path, old_commit: str, old_tag: str, new_ta
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    _commit_and_tag(destination, new_tag)
-    return destination
 
 
 def _commit_and_tag(repository: Path, tag: str) -> None:

@@ -126,29 +126,31 @@ def check_workflow_policy(workflow: Path) -> None:
         raise AssertionError(f"{workflow}:\n  " + "\n  ".join(problems))
 
 
-def manifest_files(project_dir: Path) -> list[Path]:
-    """The Kubernetes resources of the project (the kustomization is not a resource)."""
-    directory = project_dir / MANIFEST_DIR
+def manifest_files(directory: Path) -> list[Path]:
+    """The Kubernetes resources of one kustomization directory (the kustomization is not one)."""
     return sorted(p for p in directory.glob("*.yaml") if p.name != "kustomization.yaml")
 
 
 def validate_manifests(project_dir: Path) -> None:
-    """kubernetes-validate --strict for each version, and the kustomization lists every resource."""
-    manifests = manifest_files(project_dir)
-    if not manifests:
-        raise AssertionError(f"no manifest in {project_dir / MANIFEST_DIR}")
-    names = [path.name for path in manifests]
-    for version in KUBERNETES_VERSIONS:
-        result = _run(
-            [_tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *names],
-            cwd=project_dir / MANIFEST_DIR,
-        )
-        _fail_unless_ok(result, f"kubernetes-validate (Kubernetes {version})")
-    kustomization = yaml.safe_load(
-        (project_dir / MANIFEST_DIR / "kustomization.yaml").read_text(encoding="utf-8")
-    )
-    if sorted(kustomization.get("resources", [])) != sorted(names):
-        raise AssertionError(
-            f"kustomization.yaml lists {sorted(kustomization.get('resources', []))}, "
-            f"the directory holds {sorted(names)}"
-        )
+    """kubernetes-validate --strict for each version, and each kustomization (the service's, and
+    the migrations' with PostgreSQL) lists every resource beside it."""
+    kustomizations = sorted((project_dir / MANIFEST_DIR).rglob("kustomization.yaml"))
+    if not kustomizations:
+        raise AssertionError(f"no kustomization in {project_dir / MANIFEST_DIR}")
+    for kustomization_path in kustomizations:
+        directory = kustomization_path.parent
+        names = [path.name for path in manifest_files(directory)]
+        if not names:
+            raise AssertionError(f"no manifest in {directory}")
+        for version in KUBERNETES_VERSIONS:
+            result = _run(
+                [_tool("kubernetes-validate"), "--strict", "--quiet", "-k", version, *names],
+                cwd=directory,
+            )
+            _fail_unless_ok(result, f"kubernetes-validate (Kubernetes {version})")
+        kustomization = yaml.safe_load(kustomization_path.read_text(encoding="utf-8"))
+        if sorted(kustomization.get("resources", [])) != sorted(names):
+            raise AssertionError(
+                f"{kustomization_path.relative_to(project_dir)} lists "
+                f"{sorted(kustomization.get('resources', []))}, the directory holds {sorted(names)}"
+            )

@@ -4,6 +4,7 @@ import ast
 import re
 import subprocess
 import tomllib
+from collections import Counter
 from pathlib import Path
 
 import yaml
@@ -87,3 +88,43 @@ def test_no_function_is_longer_than_a_screen(variant: Path) -> None:
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{path.relative_to(variant)}:{node.lineno} {node.name}: {lines}")
     assert not long, "\n".join(long)
+
+
+def test_python_version_is_pinned_at_the_floor_of_requires_python(variant: Path) -> None:
+    """uv takes `.python-version`; without it, it went for the newest Python it knew (offline)."""
+    answers = yaml.safe_load((variant / ".copier-answers.yml").read_text())
+    pyproject = tomllib.loads((variant / "pyproject.toml").read_text())
+    pinned = (variant / ".python-version").read_text().strip()
+    assert pinned == answers["python_version"]
+    assert pyproject["project"]["requires-python"] == f">={pinned}"
+    assert pyproject["tool"]["ty"]["environment"]["python-version"] == pinned
+    assert pyproject["tool"]["ruff"]["target-version"] == f"py{pinned.replace('.', '')}"
+
+
+def markdown_lines_outside_code(path: Path) -> list[tuple[int, str]]:
+    lines, fenced = [], False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            lines.append((number, line))
+    return lines
+
+
+def test_readme_headings_stand_apart_and_settings_are_listed_once(variant: Path) -> None:
+    readme = variant / "README.md"
+    lines = markdown_lines_outside_code(readme)
+    text = readme.read_text(encoding="utf-8").splitlines()
+    glued = [
+        f"{number}: {line}"
+        for number, line in lines
+        if line.startswith("#") and number > 1 and text[number - 2].strip()
+    ]
+    assert not glued, f"headings without a blank line before them: {glued}"
+    rows = Counter(
+        match.group(1)
+        for _, line in lines
+        if (match := re.match(r"\| `([A-Z][A-Z0-9_]*)` \|", line))
+    )
+    assert rows, "the settings table is missing"
+    assert [name for name, count in rows.items() if count > 1] == []

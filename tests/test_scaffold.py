@@ -1,10 +1,11 @@
 """`just new <module>` in rendered projects: modules that pass `just check`, bad names refused,
-and an example module that is exactly what the scaffold writes."""
+and an example module that is exactly what the scaffold writes; names given in the singular or
+the plural, and `just remove-module`."""
 
 import json
 import subprocess
 import sys
-import time
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import importlib.util, json, pathlib, subprocess, sys, tempfile
 spec = importlib.util.spec_from_file_location("new_module", "tools/new_module.py")
 new_module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(new_module)
+new_module.MODULES = new_module.ROOT / "no-such-folder"  # the example module exists
 names = new_module.names_for(sys.argv[1])
 files = {}
 with tempfile.TemporaryDirectory() as scratch:
@@ -59,17 +61,17 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, name: str) -> None:
     run(project, "uv", "sync", "--quiet")
     commit_all(project)
 
-    started = time.perf_counter()
     run(project, "uv", "run", "--locked", "just", "new", "widget")
-    elapsed = time.perf_counter() - started
-    print(f"\n`just new widget` ({name}): {elapsed:.2f} s including uv and just start-up")
-    run(project, "uv", "run", "--locked", "just", "new", "order-line")
+    created = run(project, "uv", "run", "--locked", "just", "new", "order-lines").stdout
+    assert "resource order_lines: class OrderLine" in created
+    assert "mounted at /order-lines" in created
 
     package = project / "src" / "my_service" / "modules"
-    assert (package / "widget" / "routes.py").is_file()
-    assert (package / "order_line" / "routes.py").is_file()
-    assert '"/order-lines"' in (package / "order_line" / "routes.py").read_text()
-    assert (project / "tests" / "test_order_line.py").is_file()
+    assert (package / "widgets" / "routes.py").is_file()
+    assert (package / "order_lines" / "routes.py").is_file()
+    assert '"/order-lines"' in (package / "order_lines" / "routes.py").read_text()
+    assert "class OrderLineRead(" in (package / "order_lines" / "schemas.py").read_text()
+    assert (project / "tests" / "test_order_lines.py").is_file()
 
     before = tree(project)
     for bad, message in BAD_NAMES.items():
@@ -107,3 +109,82 @@ def test_example_module_is_what_the_scaffold_writes(rendered: Renders, name: str
     for file_name, text in scaffolded.items():
         if file_name != "__init__.py":
             assert (example / file_name).read_text() == text, file_name
+
+
+# Either form of a name -> (package and table, model class, URL)
+EITHER_FORM = {
+    ("paste", "pastes"): ("pastes", "Paste", "pastes"),
+    ("item", "items"): ("items", "Item", "items"),
+    ("category", "categories"): ("categories", "Category", "categories"),
+    ("box", "boxes"): ("boxes", "Box", "boxes"),
+    ("person", "people"): ("people", "Person", "people"),
+    ("status", "statuses"): ("statuses", "Status", "statuses"),
+    ("order-line", "order_lines"): ("order_lines", "OrderLine", "order-lines"),
+}
+# name, --singular, --plural -> the same
+OVERRIDDEN = {
+    ("box", None, "boxen"): ("boxen", "Box", "boxen"),
+    ("campus", "campus", "campuses"): ("campuses", "Campus", "campuses"),
+}
+
+
+@pytest.mark.deep
+def test_a_resource_is_named_in_the_singular_or_the_plural(tmp_path: Path) -> None:
+    """`just new pastes` made /pasteses, table pasteses, class Pastes."""
+    project = render(tmp_path / "p", **VARIANTS["no-database"])
+    run(project, "uv", "sync", "--quiet")
+    script = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, "tools")
+        from new_module import names_for
+        cases = json.loads(sys.argv[1])
+        print(json.dumps([names_for(*case) for case in cases]))
+        """
+    )
+    cases = [(name, None, None) for names in EITHER_FORM for name in names]
+    expected = [forms for names, forms in EITHER_FORM.items() for _ in names]
+    cases += list(OVERRIDDEN)
+    expected += list(OVERRIDDEN.values())
+    output = run(project, "uv", "run", "--locked", "python", "-c", script, json.dumps(cases))
+    derived = [
+        (names["package"], names["Model"], names["url"]) for names in json.loads(output.stdout)
+    ]
+    assert all(names["table"] == names["package"] for names in json.loads(output.stdout))
+    assert derived == expected
+
+
+@pytest.mark.deep
+def test_removing_the_example_module_leaves_a_project_that_passes(tmp_path: Path) -> None:
+    """Deleting `items` by hand left the next migration chained to 0001 and tests on `items`."""
+    project = render(tmp_path / "p")
+    run(project, "uv", "sync", "--quiet")
+    commit_all(project)
+
+    run(project, "uv", "run", "--locked", "just", "new", "pastes")  # chained to 0001, items
+    removed = run(project, "uv", "run", "--locked", "just", "remove-module", "items").stdout
+    assert "removed migrations/versions/20260101_0001_create_items.py" in removed
+    assert not (project / "src" / "my_service" / "modules" / "items").exists()
+    assert not (project / "tests" / "test_items.py").exists()
+    versions = project / "migrations" / "versions"
+    (pastes,) = versions.glob("*_create_pastes.py")
+    assert "down_revision: str | Sequence[str] | None = None" in pastes.read_text()
+    run(project, "uv", "run", "--locked", "just", "new", "boxes")
+    (boxes,) = versions.glob("*_create_boxes.py")
+    assert f'= "{pastes.name.split("_")[1]}"' in boxes.read_text()
+
+    # A module whose migration does more than create its tables is not silently rewritten.
+    created = pastes.read_text()
+    upgrade = "def upgrade() -> None:\n"
+    pastes.write_text(created.replace(upgrade, f'{upgrade}    op.execute("SELECT 1")\n'))
+    refused = run(
+        project, "uv", "run", "--locked", "just", "remove-module", "pastes", expect_failure=True
+    )
+    assert "does more than create the tables of 'pastes'" in refused.stderr
+    assert (project / "src" / "my_service" / "modules" / "pastes").is_dir()
+    pastes.write_text(created)
+
+    run(project, "uv", "run", "--locked", "just", "lint")
+    run(project, "uv", "run", "--locked", "just", "typecheck")
+    run(project, "uv", "run", "--locked", "just", "migrations-check")
+    run(project, "uv", "run", "--locked", "pytest", "-q", "tests/test_pastes.py")

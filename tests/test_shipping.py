@@ -48,6 +48,8 @@ def test_each_flag_renders_exactly_its_files(rendered: Renders, variant: str) ->
         "deploy/kubernetes/pdb.yaml": answers["kubernetes"],
         "deploy/kubernetes/kustomization.yaml": answers["kubernetes"],
         "deploy/kubernetes/hpa.yaml": answers["kubernetes"] and autoscaling,
+        "deploy/kubernetes/migrate/job.yaml": answers["kubernetes"]
+        and answers["database"] == "postgresql",
     }
     present = {path: (project / path).exists() for path in expected}
     assert present == expected
@@ -387,6 +389,50 @@ def test_replicas_follow_the_database(rendered: Renders, variant: str) -> None:
         "maxUnavailable": 1,
         "selector": spec["selector"],
     }
+
+
+MIGRATE = ["alembic", "upgrade", "head"]
+
+
+@pytest.mark.parametrize("variant", variants_where(kubernetes=True))
+def test_migrations_run_before_the_service_never_in_it(
+    rendered: dict[str, Path], variant: str
+) -> None:
+    """SQLite: an init container on the pod's own file. PostgreSQL: a Job applied first."""
+    directory = rendered[variant] / "deploy" / "kubernetes"
+    deployment = load_yaml(directory / "deployment.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    (service,) = pod["containers"]
+    assert not {"command", "args"} & service.keys()  # the image's CMD: serve
+    database = answers_of(variant)["database"]
+    init = pod.get("initContainers", [])
+    job_path = directory / "migrate" / "job.yaml"
+    if database == "sqlite":
+        (migrate,) = init
+        assert (migrate["image"], migrate["command"]) == (service["image"], MIGRATE)
+        assert {m["mountPath"] for m in migrate["volumeMounts"]} == {"/tmp", "/app/var"}
+        assert migrate["securityContext"] == service["securityContext"]
+    else:
+        assert init == []
+    assert job_path.exists() == (database == "postgresql")
+    if database != "postgresql":
+        return
+    job = load_yaml(job_path)
+    job_pod = job["spec"]["template"]["spec"]
+    (migrate,) = job_pod["containers"]
+    assert (migrate["image"], migrate["command"]) == (service["image"], MIGRATE)
+    assert job["spec"]["backoffLimit"] == 0  # a failed migration waits for a person
+    assert job_pod["restartPolicy"] == "Never"
+    assert job_pod["securityContext"] == pod["securityContext"]
+    assert migrate["securityContext"] == service["securityContext"]
+    url = f"{PREFIX}_DATABASE_URL"
+    assert env_of(migrate)[url] == env_of(service)[url]  # the service's Secret
+    # The Service and the PodDisruptionBudget must not select the migration's pod.
+    selector = load_yaml(directory / "service.yaml")["spec"]["selector"]
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= labels.items()
+    resources = load_yaml(directory / "kustomization.yaml")["resources"]
+    assert not any("migrate" in resource for resource in resources)  # applied first, alone
 
 
 # --- refused combinations ------------------------------------------------------------------------

@@ -1,12 +1,16 @@
 """`copier update` from the previous release to this working tree keeps the user's changes."""
 
+import re
+import shlex
+import sys
 from pathlib import Path
 
 import copier
 import pytest
+import yaml
 
-from tests.releases import previous_release, template_repository
-from tests.rendering import GIT, commit_all, run
+from tests.releases import previous_release, template_repository, working_tree_clone
+from tests.rendering import GIT, TEMPLATE_ROOT, commit_all, run
 
 NEW_TAG = "v999.0.0"
 USER_README_LINE = "Our team's on-call notes live in the wiki."
@@ -61,3 +65,28 @@ def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None
 
     run(project, "uv", "sync", "--quiet")  # the new template may bring new dependencies
     run(project, "uv", "run", "--locked", "just", "check")
+
+
+def quick_start_copy() -> str:
+    """The `copier copy` of the README's quick start, as a user would paste it into a shell."""
+    readme = (TEMPLATE_ROOT / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if re.match(r"uvx copier copy ", line))
+    return line.split(" && ")[0]
+
+
+def test_a_project_made_by_the_quick_start_updates(tmp_path: Path) -> None:
+    """`_src_path: .` made `copier update` look for the template inside the project."""
+    copy = quick_start_copy()
+    assert copy.endswith(" ../my-service"), copy
+    copier_cli = str(Path(sys.executable).with_name("copier"))  # this venv's, not uvx's
+    clone = working_tree_clone(tmp_path / "clone")
+    project = tmp_path / "my-service"
+    copy = copy.replace("uvx copier", shlex.quote(copier_cli))
+    copy = copy.replace("../my-service", shlex.quote(str(project)))
+    run(clone, "bash", "-c", copy)  # from the clone, as the README says
+
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert answers["_src_path"] == str(clone)
+    commit_all(project)
+    run(project, copier_cli, "update", "--defaults", "--vcs-ref=HEAD")
+    assert conflict_markers(project) == []

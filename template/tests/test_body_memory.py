@@ -62,7 +62,6 @@ def test_concurrent_oversized_uploads_do_not_grow_memory(
 
     growth = server.rss_kib("VmHWM") * 1024 - baseline
     record_property("rss_growth_bytes", growth)
-    print(f"peak RSS growth during the uploads: {growth / MiB:.2f} MiB")
     for response, closed in answers:
         assert response.status == 413
         assert json.loads(response.body)["status"] == 413
