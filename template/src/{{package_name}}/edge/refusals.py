@@ -25,6 +25,13 @@ class HostNotServed(EdgeRefusal):
         super().__init__(400, "The Host header names a host this service does not serve.")
 
 
+class AmbiguousHost(EdgeRefusal):
+    """Two `Host` headers: a proxy may route by one while this service checks the other."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "The request has more than one Host header.")
+
+
 class MalformedContentLength(EdgeRefusal):
     def __init__(self) -> None:
         super().__init__(400, "The Content-Length header is not a valid length.")
