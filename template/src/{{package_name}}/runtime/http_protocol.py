@@ -149,6 +149,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     """One HTTP/1 connection; `bind_protocol` gives uvicorn a subclass with its worker's guard."""
 
     guard: ClassVar[ConnectionGuard]
+    parser: httptools.HttpRequestParser  # uvicorn creates it in __init__ and never unsets it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
