@@ -15,6 +15,7 @@ FEATURE_MARKERS: dict[str, list[str]] = {
     "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "Idempotency-Key"],
     "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
     "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
+    "rate_limit": ["rate_limit", "RATE_LIMIT_", "RateLimit", "limits[", "coredis"],
 }
 
 

@@ -279,7 +279,7 @@ def load_yaml(path: Path) -> Any:
 
 
 @pytest.mark.parametrize("variant", variants_where(github_ci=True))
-def test_ci_runs_just_check_with_postgresql_when_used(rendered: Renders, variant: str) -> None:
+def test_ci_runs_just_check_with_the_services_used(rendered: Renders, variant: str) -> None:
     workflow = load_yaml(rendered[variant] / ".github" / "workflows" / "ci.yml")
     (job,) = workflow["jobs"].values()
     assert job["permissions"] == {"contents": "read"}
@@ -287,6 +287,7 @@ def test_ci_runs_just_check_with_postgresql_when_used(rendered: Renders, variant
     assert commands[-1] == "uv run --locked just check"
     services = job.get("services", {})
     assert ("postgres" in services) == (answers_of(variant)["database"] == "postgresql")
+    assert ("redis" in services) == answers_of(variant)["rate_limit"]
 
 
 @pytest.mark.parametrize("variant", variants_where(github_ci=True))

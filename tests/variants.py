@@ -17,6 +17,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-outbound": {"outbound_http": False},
     "no-tracing": {"tracing": False},
     "metrics": {"metrics": True},
+    "rate-limit": {"rate_limit": True, "metrics": True},
+    "rate-limit-minimal": {
+        "rate_limit": True,
+        "database": "none",
+        "example_module": False,
+        "outbound_http": False,
+        "tracing": False,
+    },
     # Nothing optional: the code paths of a service without any feature are rendered here only.
     "minimal": {
         "database": "none",
@@ -48,7 +56,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
-DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal"]
+DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal", "rate-limit"]
 
 # The defaults of the answers the tests decide by (copier.yml computes a few from others).
 _DEFAULTS: dict[str, Any] = {
@@ -57,6 +65,7 @@ _DEFAULTS: dict[str, Any] = {
     "outbound_http": True,
     "tracing": True,
     "metrics": False,
+    "rate_limit": False,
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
