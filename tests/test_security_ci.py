@@ -111,7 +111,7 @@ def test_coverage_below_the_threshold_fails_and_names_missed_lines(clean_project
     )
     output = result.stdout + result.stderr
     assert "Missing" in output
-    assert "src/my_service/settings.py" in output or "src/my_service/main.py" in output
+    assert "src/my_service/settings.py" in output or "src/my_service/app.py" in output
     assert "Coverage failure: total of" in output
 
 
