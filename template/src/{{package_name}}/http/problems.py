@@ -79,14 +79,23 @@ def problem_response(
     )
 
 
+# The methods a 405's `Allow` can name (RFC 9110 section 9; CONNECT and TRACE are never served).
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
 def allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    """Every method some route serves at this path: Starlette names only the first route's.
+
+    Each method is tried against the routes' public `matches`, the router's own test, so routes
+    included from routers are seen the same way as the app's own.
+    """
+    routes = request.app.router.routes
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+    return ", ".join(method for method in METHODS if served(method))
 
 
 async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
