@@ -41,7 +41,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 RETRY_AFTER = {
     "Retry-After": {
-        "description": "Seconds to wait before retrying (when the database failed).",
+        "description": "Seconds to wait before retrying, when a dependency failed.",
         "schema": {"type": "integer"},
     }
 }
@@ -72,7 +72,7 @@ PROBLEMS: dict[int, tuple[str, Applies]] = {
     415: ("The request body is not application/json.", has_body),
     422: ("The request does not match the schema.", has_input),
     500: ("The service failed (a bug); the request id finds the log line.", always),
-    503: ("Unavailable: the database failed (nothing was saved) or the service drains.", always),
+    503: ("Unavailable: a dependency failed (nothing was saved) or the service drains.", always),
     504: ("The handler did not answer within the request timeout.", always),
 }
 
