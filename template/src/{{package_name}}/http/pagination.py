@@ -6,6 +6,7 @@ from fastapi import Depends, Query, Request
 from pydantic import BaseModel
 
 from ..state import service_state
+from .bounds import INT64_MAX
 
 T = TypeVar("T")
 
@@ -25,7 +26,7 @@ class PageParams(BaseModel):
 def page_params(
     request: Request,
     limit: Annotated[int | None, Query(ge=1, description="Page size; capped by the server")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Records to skip")] = 0,
 ) -> PageParams:
     settings = service_state(request.app).settings
     size = settings.page_size_default if limit is None else min(limit, settings.page_size_max)

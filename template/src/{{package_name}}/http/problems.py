@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..request_context import current_request_id
 
@@ -78,16 +79,41 @@ def problem_response(
     )
 
 
-async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
+# The methods a 405's `Allow` can name (RFC 9110 section 9; CONNECT and TRACE are never served).
+METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: Starlette names only the first route's.
+
+    Each method is tried against the routes' public `matches`, the router's own test, so routes
+    included from routers are seen the same way as the app's own.
+    """
+    routes = request.app.router.routes
+
+    def served(method: str) -> bool:
+        scope = {**request.scope, "method": method}
+        return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+    return ", ".join(method for method in METHODS if served(method))
+
+
+async def _http_exception(request: Request, exc: Exception) -> JSONResponse:
     # The asserts of these handlers narrow the type only: Starlette calls each with the class it
     # is registered for.
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(exc.status_code, detail, headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
+    return problem_response(exc.status_code, detail, headers=headers)
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101
+    if isinstance(exc.body, bytes) and exc.body:
+        # FastAPI leaves a body undecoded when its content type is not JSON.
+        return problem_response(415, "The request body must be application/json.")
     errors = [
         # `input` is left out on purpose: it may echo secrets back into logs and clients.
         {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}

@@ -1,8 +1,13 @@
-"""Queries on the items table; no commits here: the service owns the transaction."""
+"""Queries on the items table; no commits here: the service owns the transaction.
+
+Each write is one statement that returns the row as the database wrote it (`RETURNING`):
+generated id, defaults and all, so nothing has to be read again after the commit.
+"""
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .models import Item
@@ -16,3 +21,17 @@ async def page(session: AsyncSession, *, limit: int, offset: int) -> tuple[Seque
 
 async def get(session: AsyncSession, item_id: int) -> Item | None:
     return await session.get(Item, item_id)
+
+
+async def add(session: AsyncSession, values: dict[str, Any]) -> Item:
+    return (await session.scalars(insert(Item).values(values).returning(Item))).one()
+
+
+async def change(session: AsyncSession, item_id: int, values: dict[str, Any]) -> Item | None:
+    statement = update(Item).where(Item.id == item_id).values(values).returning(Item)
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def remove(session: AsyncSession, item_id: int) -> bool:
+    statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+    return await session.scalar(statement) is not None

@@ -1,20 +1,38 @@
-from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+from ...http.bounds import STORABLE_TEXT
+
+# The columns' lengths (models.py): a value accepted here always fits.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=STORABLE_TEXT)]
+Description = Annotated[str, Field(max_length=2000, pattern=STORABLE_TEXT)]
 
 
 class ItemCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Name
+    description: Description | None = None
 
 
 class ItemUpdate(BaseModel):
+    """Only the fields sent are changed; `null` only where the column allows it."""
+
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
+    # Optional, not nullable: absent means unchanged, and `null` is refused (the column is NOT
+    # NULL). SkipJsonSchema keeps `null` out of the documented schema.
+    name: Name | SkipJsonSchema[None] = None
+    description: Description | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_null(cls, value: str | None) -> str:
+        if value is None:  # only a value sent is validated: the default never gets here
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ItemRead(BaseModel):
@@ -23,5 +41,5 @@ class ItemRead(BaseModel):
     id: int
     name: str
     description: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: AwareDatetime
+    updated_at: AwareDatetime

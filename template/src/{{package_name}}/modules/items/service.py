@@ -1,49 +1,47 @@
-"""Item use cases. Each write commits explicitly before the handler returns its response."""
+"""Item use cases. A write answers 2xx exactly when its transaction committed.
+
+The response is built from what the statement returned, before the commit; the commit is the
+last step, and nothing after it can fail. A failed commit raises: the client gets a 503 (the
+database failed, nothing was saved) or a 500 (a bug), never a 2xx (docs/database.md).
+"""
 
 from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...http.pagination import Page, PageParams
 from . import repository
-from .models import Item
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 
 
-async def create(session: AsyncSession, data: ItemCreate) -> Item:
-    record = Item(**data.model_dump())
-    session.add(record)
+def _not_found(item_id: int) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"Item {item_id} does not exist.")
+
+
+async def create(session: AsyncSession, data: ItemCreate) -> ItemRead:
+    item = ItemRead.model_validate(await repository.add(session, data.model_dump()))
     await session.commit()
-    await session.refresh(record)
-    return record
+    return item
 
 
-async def page(session: AsyncSession, params: PageParams) -> Page[ItemRead]:
-    records, total = await repository.page(session, limit=params.limit, offset=params.offset)
-    return Page[ItemRead](
-        items=[ItemRead.model_validate(record) for record in records],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
-    )
+async def get_or_404(session: AsyncSession, item_id: int) -> ItemRead:
+    item = await repository.get(session, item_id)
+    if item is None:
+        raise _not_found(item_id)
+    return ItemRead.model_validate(item)
 
 
-async def get_or_404(session: AsyncSession, item_id: int) -> Item:
-    record = await repository.get(session, item_id)
-    if record is None:
-        raise HTTPException(status_code=404, detail=f"Item {item_id} does not exist.")
-    return record
-
-
-async def update(session: AsyncSession, item_id: int, data: ItemUpdate) -> Item:
-    record = await get_or_404(session, item_id)
-    for field, value in data.model_dump(exclude_unset=True).items():
-        setattr(record, field, value)
+async def update(session: AsyncSession, item_id: int, data: ItemUpdate) -> ItemRead:
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        return await get_or_404(session, item_id)
+    row = await repository.change(session, item_id, changes)
+    if row is None:
+        raise _not_found(item_id)
+    item = ItemRead.model_validate(row)
     await session.commit()
-    await session.refresh(record)
-    return record
+    return item
 
 
 async def delete(session: AsyncSession, item_id: int) -> None:
-    record = await get_or_404(session, item_id)
-    await session.delete(record)
+    if not await repository.remove(session, item_id):
+        raise _not_found(item_id)
     await session.commit()
