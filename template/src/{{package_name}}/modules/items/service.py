@@ -8,6 +8,7 @@ database failed, nothing was saved) or a 500 (a bug), never a 2xx (docs/database
 from fastapi import HTTPException
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...http.pagination import Page, PageParams
 from . import repository
 from .schemas import ItemCreate, ItemRead, ItemUpdate
 
@@ -20,6 +21,16 @@ async def create(session: AsyncSession, data: ItemCreate) -> ItemRead:
     item = ItemRead.model_validate(await repository.add(session, data.model_dump()))
     await session.commit()
     return item
+
+
+async def page(session: AsyncSession, params: PageParams) -> Page[ItemRead]:
+    rows, total = await repository.page(session, limit=params.limit, offset=params.offset)
+    return Page[ItemRead](
+        items=[ItemRead.model_validate(row) for row in rows],
+        total=total,
+        limit=params.limit,
+        offset=params.offset,
+    )
 
 
 async def get_or_404(session: AsyncSession, item_id: int) -> ItemRead:
