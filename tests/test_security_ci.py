@@ -3,6 +3,7 @@ hooks), audit workflow, SBOM. The deep tests share one synced, committed project
 as it was after each."""
 
 import json
+import shlex
 import shutil
 import tomllib
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.rendering import commit_all, render, run
+from tests.rendering import commit_all, render, rendered_files, run
 from tests.variants import VARIANTS
 
 # A key in the documented AWS format (AWS's own example key): found by detect-secrets' AWS plugin.
@@ -47,6 +48,21 @@ def test_ruff_runs_the_security_rules_without_blanket_ignores(variant: Path) -> 
     assert not [code for code in lint.get("ignore", []) if code.startswith("S")]
     for pattern, codes in lint["per-file-ignores"].items():
         assert "S" not in codes, f"{pattern}: the whole of bandit is ignored"
+
+
+def secret_scan_arguments(project: Path) -> list[str]:
+    """The detect-secrets-hook options of the rendered `secrets` recipe."""
+    justfile = (project / "justfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    (command,) = [line for line in justfile.splitlines() if "detect-secrets-hook" in line]
+    words = shlex.split(command)
+    return words[words.index("detect-secrets-hook") + 1 : words.index("$@")]
+
+
+def test_the_rendered_project_passes_its_own_secret_scan(variant: Path) -> None:
+    """What `just secrets` runs, with its options, on every rendered file: no false positive."""
+    files = [str(path.relative_to(variant)) for path in rendered_files(variant)]
+    hook = str(Path(shutil.which("detect-secrets-hook") or "detect-secrets-hook"))
+    run(variant, hook, *secret_scan_arguments(variant), *files)
 
 
 def test_pre_commit_hooks_are_local_and_never_modify_files(variant: Path) -> None:
