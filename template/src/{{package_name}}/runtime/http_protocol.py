@@ -44,7 +44,7 @@ from ..settings import Settings
 logger = logging.getLogger(__name__)
 
 # Open files a worker needs besides its client connections: the listener, log pipes, the event
-# loop's own, database and outbound pools.
+# loop's own, the database and HTTP client pools.
 RESERVED_FILE_DESCRIPTORS = 256
 # The sweep that enforces the header timeout runs this many times per timeout (at most once a
 # second), so a connection is closed at most a tenth of the timeout late.
