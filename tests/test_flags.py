@@ -15,6 +15,15 @@ FEATURE_MARKERS: dict[str, list[str]] = {
     "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "Idempotency-Key"],
     "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
     "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
+    "uploads": [
+        "python-multipart",
+        "python_multipart",
+        "_UPLOAD_",
+        "upload_dir",
+        "upload_store",
+        "UploadStore",
+        "receive_upload",
+    ],
 }
 
 

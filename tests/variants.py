@@ -17,6 +17,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-outbound": {"outbound_http": False},
     "no-tracing": {"tracing": False},
     "metrics": {"metrics": True},
+    "uploads": {"uploads": True},
     # Nothing optional: the code paths of a service without any feature are rendered here only.
     "minimal": {
         "database": "none",
@@ -38,7 +39,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-github-ci": {"github_ci": False},
 }
 
-DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal"]
+DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal", "uploads"]
 
 # The defaults of the answers the tests decide by (copier.yml computes a few from others).
 _DEFAULTS: dict[str, Any] = {
@@ -47,6 +48,7 @@ _DEFAULTS: dict[str, Any] = {
     "outbound_http": True,
     "tracing": True,
     "metrics": False,
+    "uploads": False,
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
