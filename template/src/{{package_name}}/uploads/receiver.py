@@ -134,7 +134,8 @@ async def receive_upload(
 def _boundary(content_type: str | None) -> bytes:
     media_type, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
-    if media_type != b"multipart/form-data" or not boundary:
+    # RFC 2046: a boundary is 1 to 70 characters.
+    if media_type != b"multipart/form-data" or not boundary or len(boundary) > 70:
         raise UploadRefused("not-multipart", close=True)
     return boundary
 
