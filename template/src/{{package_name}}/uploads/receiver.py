@@ -8,14 +8,15 @@ The body arrives through the request edge, which holds it to the route's own cap
   `max_field_bytes` each, kept in memory;
 - the file's type is sniffed from its first bytes as soon as they are in (`sniff.py`), and a
   type outside the allowlist is refused before the rest is read;
-- the file is written to a staging file and hashed (SHA-256) in a worker thread, a batch of at
-  most `FLUSH_BYTES` at a time, so memory per upload stays below that whatever the file size;
+- the file is written to a staging file and hashed (SHA-256) in a worker thread, a batch of
+  about `FLUSH_BYTES` at a time, while the next batch arrives (two batches at most in memory,
+  whatever the file size; the body is not read further until the earlier batch is written);
 - archives are inspected (`archives.py`) once complete, then the store takes the file (`put`).
 
-Whatever ends an upload early (a refusal, the cap, the body read timeout, a disconnect, the
-request timeout or the drain cancelling the handler) runs the `finally` that closes and removes
-the staging file. A thread cannot be interrupted: when the handler is cancelled while a thread
-works on the file, the cancellation goes on at once and the file is closed and removed as soon
+Whatever ends an upload early closes and removes the staging file. A refusal, the cap, the
+body read timeout or a disconnect wait for the thread working on the file (if any), so the file
+is gone before the answer leaves. A thread cannot be interrupted: when the request timeout or
+the drain cancels the handler, the cancellation goes on at once and the file is removed as soon
 as that thread returns, never under it (closing a descriptor a thread still writes to could
 send its bytes into whatever file reuses the number).
 """
@@ -45,8 +46,8 @@ if TYPE_CHECKING:
 
 Result = TypeVar("Result")
 
-FLUSH_BYTES = 256 * 1024
-"""File data held in memory before it is written: the memory an upload costs, at most."""
+FLUSH_BYTES = 128 * 1024
+"""File data gathered before it is written; an upload holds two such batches at most."""
 
 MAX_PART_HEADERS = 8
 MAX_PART_HEADER_BYTES = 8 * 1024
@@ -96,39 +97,52 @@ async def receive_upload(
     )
     # Created here, not in a thread: a cancellation while a thread created it would lose it.
     staged = _StagedFile(store.staging_dir)
-    handed_over = False
     try:
-        async for chunk in request.stream():
-            try:
-                parser.write(chunk)
-            except MultipartParseError as bad:
-                raise UploadRefused("malformed-multipart", reason=str(bad), close=True) from None
-            if parts.pending_bytes >= FLUSH_BYTES:
-                await staged.in_thread(staged.write, parts.take_pending())
-        parser.finalize()
-        parts.check_complete()
-        await staged.in_thread(staged.finish, parts.take_pending())
-        content_type = parts.content_type
-        assert content_type is not None  # decided when the file part ended
-        if content_type in ARCHIVE_TYPES:
-            limits = policy.archive_limits
-            await staged.in_thread(inspect_archive, staged.path, content_type, limits)
-        sha256 = staged.sha256.hexdigest()
-        key = await staged.in_thread(store.put, staged.path, sha256)
-        handed_over = True
+        key = await _receive_into(staged, request, parser, parts, policy, store)
+    except asyncio.CancelledError:  # the drain or the request timeout: no waiting any more
+        staged.discard()
+        raise
     except ClientDisconnect:
+        await staged.discard_when_settled()
         raise UploadRefused("client-disconnected") from None
-    finally:
-        if not handed_over:
-            staged.discard()
+    except BaseException:
+        await staged.discard_when_settled()
+        raise
+    assert parts.content_type is not None  # decided when the file part ended
     return AcceptedUpload(
         key=key,
-        sha256=sha256,
+        sha256=staged.sha256.hexdigest(),
         size=staged.size,
-        content_type=content_type,
+        content_type=parts.content_type,
         filename=parts.filename,
         fields=parts.fields,
     )
+
+
+async def _receive_into(
+    staged: "_StagedFile",
+    request: Request,
+    parser: MultipartParser,
+    parts: "_Parts",
+    policy: UploadPolicy,
+    store: UploadStore,
+) -> str:
+    """Stream the body into `staged`, check it, hand it to the store; returns the stored key."""
+    async for chunk in request.stream():
+        try:
+            parser.write(chunk)
+        except MultipartParseError as bad:
+            raise UploadRefused("malformed-multipart", reason=str(bad), close=True) from None
+        if parts.pending_bytes >= FLUSH_BYTES:
+            await staged.write_soon(parts.take_pending())
+    parser.finalize()
+    parts.check_complete()
+    await staged.in_thread(staged.finish, parts.take_pending())
+    content_type = parts.content_type
+    if content_type in ARCHIVE_TYPES:
+        limits = policy.archive_limits
+        await staged.in_thread(inspect_archive, staged.path, content_type, limits)
+    return await staged.in_thread(store.put, staged.path, staged.sha256.hexdigest())
 
 
 def _boundary(content_type: str | None) -> bytes:
@@ -152,11 +166,24 @@ class _StagedFile:
         self._working: asyncio.Future[Any] | None = None
 
     async def in_thread(self, function: Callable[..., Result], *args: object) -> Result:
-        """Run `function(*args)` in a worker thread. A cancellation of the caller does not
-        wait for the thread; `shield` keeps the thread's future alive for `discard` to wait on."""
+        """Run `function(*args)` in a worker thread once the earlier work is done. A
+        cancellation of the caller does not wait for the thread; `shield` keeps the thread's
+        future alive for `discard` to wait on."""
+        await self._settle()
         working = asyncio.get_running_loop().run_in_executor(None, function, *args)
         self._working = working
         return await asyncio.shield(working)
+
+    async def write_soon(self, pieces: list[memoryview]) -> None:
+        """Start writing `pieces` once the previous batch is written, and return: the next
+        batch is received while this one is written."""
+        await self._settle()
+        self._working = asyncio.get_running_loop().run_in_executor(None, self.write, pieces)
+
+    async def _settle(self) -> None:
+        """Wait for the work in flight; its error (a full disk, say) is raised here."""
+        if self._working is not None:
+            await asyncio.shield(self._working)
 
     def write(self, pieces: list[memoryview]) -> None:
         for piece in pieces:
@@ -172,17 +199,22 @@ class _StagedFile:
     def discard(self) -> None:
         """Close and remove the file now, or when the thread working on it returns."""
         working = self._working
-        if working is not None and not working.done():
-            working.add_done_callback(self._discard_after)
-            return
+        if working is not None:
+            if not working.done():
+                working.add_done_callback(lambda _: self.discard())
+                return
+            if not working.cancelled():
+                working.exception()  # the upload failed anyway: its error is not news
         self.file.close()
         self.path.unlink(missing_ok=True)
 
-    def _discard_after(self, working: "asyncio.Future[Any]") -> None:
-        if not working.cancelled():
-            working.exception()  # the request is gone: nobody else will look at it
-        self._working = None
-        self.discard()
+    async def discard_when_settled(self) -> None:
+        """Wait for the work in flight, then close and remove the file (before the answer)."""
+        try:
+            if self._working is not None:
+                await asyncio.wait([self._working])
+        finally:
+            self.discard()
 
 
 class _Parts:
