@@ -8,7 +8,7 @@ The body arrives through the request edge, which holds it to the route's own cap
   `max_field_bytes` each, kept in memory;
 - the file's type is sniffed from its first bytes as soon as they are in (`sniff.py`), and a
   type outside the allowlist is refused before the rest is read;
-- the file is written to a staging file and hashed (SHA-256) in a worker thread, a batch of
+- the file is written to a staging file and hashed (SHA-256) in worker threads, a batch of
   about `FLUSH_BYTES` at a time, while the next batch arrives (two batches at most in memory,
   whatever the file size; the body is not read further until the earlier batch is written);
 - archives are inspected (`archives.py`) once complete, then the store takes the file (`put`).
@@ -137,7 +137,8 @@ async def _receive_into(
             await staged.write_soon(parts.take_pending())
     parser.finalize()
     parts.check_complete()
-    await staged.in_thread(staged.finish, parts.take_pending())
+    await staged.write_soon(parts.take_pending())
+    await staged.in_thread(staged.file.close)
     content_type = parts.content_type
     if content_type in ARCHIVE_TYPES:
         limits = policy.archive_limits
@@ -175,26 +176,29 @@ class _StagedFile:
         return await asyncio.shield(working)
 
     async def write_soon(self, pieces: list[memoryview]) -> None:
-        """Start writing `pieces` once the previous batch is written, and return: the next
-        batch is received while this one is written."""
+        """Start writing and hashing `pieces` once the previous batch is done, and return: the
+        next batch is received meanwhile. Writing and hashing both release the GIL, so each
+        gets a thread of its own and they run side by side on two cores."""
         await self._settle()
-        self._working = asyncio.get_running_loop().run_in_executor(None, self.write, pieces)
+        self.size += sum(len(piece) for piece in pieces)
+        loop = asyncio.get_running_loop()
+        hashing = loop.run_in_executor(None, self._hash, pieces)
+        writing = loop.run_in_executor(None, self._write, pieces)
+        self._working = asyncio.ensure_future(_both(hashing, writing))
 
     async def _settle(self) -> None:
         """Wait for the work in flight; its error (a full disk, say) is raised here."""
         if self._working is not None:
             await asyncio.shield(self._working)
 
-    def write(self, pieces: list[memoryview]) -> None:
+    def _hash(self, pieces: list[memoryview]) -> None:
         for piece in pieces:
             self.sha256.update(piece)
-            self.size += len(piece)
+
+    def _write(self, pieces: list[memoryview]) -> None:
+        for piece in pieces:
             while piece:  # a write to a regular file is whole unless the disk is full
                 piece = piece[self.file.write(piece) :]
-
-    def finish(self, pieces: list[memoryview]) -> None:
-        self.write(pieces)
-        self.file.close()
 
     def discard(self) -> None:
         """Close and remove the file now, or when the thread working on it returns."""
@@ -215,6 +219,13 @@ class _StagedFile:
                 await asyncio.wait([self._working])
         finally:
             self.discard()
+
+
+async def _both(first: "asyncio.Future[None]", second: "asyncio.Future[None]") -> None:
+    """Done when both are (never earlier, even when one fails: a thread may still be running)."""
+    await asyncio.wait([first, second])
+    first.result()
+    second.result()
 
 
 class _Parts:
