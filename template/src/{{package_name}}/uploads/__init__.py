@@ -5,8 +5,6 @@ archives inspected, then stored content-addressed. `install` mounts `POST /uploa
 the store on the service state (`state.upload_store`) for routes of your own.
 """
 
-import asyncio
-
 from fastapi import FastAPI
 
 from ..state import Feature, ServiceState
@@ -34,6 +32,8 @@ def install(app: FastAPI, state: ServiceState) -> Feature:
     app.include_router(build_router(policy, store, max_bytes=settings.upload_max_bytes))
 
     async def startup() -> None:
-        await asyncio.to_thread(store.prepare)
+        # Blocking, on purpose: the worker serves nothing yet, and an `await` here would let a
+        # SIGTERM be handled before the server listens, which runtime/server.py cannot yet do.
+        store.prepare()
 
     return Feature("uploads", startup)
