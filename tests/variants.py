@@ -18,6 +18,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-tracing": {"tracing": False},
     "metrics": {"metrics": True},
     "uploads": {"uploads": True},
+    # One feature alone: the list of installed features is a one-tuple.
+    "uploads-alone": {
+        "database": "none",
+        "example_module": False,
+        "outbound_http": False,
+        "tracing": False,
+        "uploads": True,
+    },
     # Nothing optional: the code paths of a service without any feature are rendered here only.
     "minimal": {
         "database": "none",
