@@ -16,6 +16,15 @@ FEATURE_MARKERS: dict[str, list[str]] = {
     "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
     "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
     "rate_limit": ["rate_limit", "RATE_LIMIT_", "RateLimit", "limits[", "coredis"],
+    "uploads": [
+        "python-multipart",
+        "python_multipart",
+        "_UPLOAD_",
+        "upload_dir",
+        "upload_store",
+        "UploadStore",
+        "receive_upload",
+    ],
 }
 
 

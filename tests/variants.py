@@ -25,6 +25,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "outbound_http": False,
         "tracing": False,
     },
+    "uploads": {"uploads": True},
+    # One feature alone: the list of installed features is a one-tuple.
+    "uploads-alone": {
+        "database": "none",
+        "example_module": False,
+        "outbound_http": False,
+        "tracing": False,
+        "uploads": True,
+    },
     # Nothing optional: the code paths of a service without any feature are rendered here only.
     "minimal": {
         "database": "none",
@@ -56,7 +65,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
-DEEP: list[str] = ["default", "no-database", "postgresql", "metrics", "minimal", "rate-limit"]
+DEEP: list[str] = [
+    "default",
+    "no-database",
+    "postgresql",
+    "metrics",
+    "minimal",
+    "rate-limit",
+    "uploads",
+]
 
 # The defaults of the answers the tests decide by (copier.yml computes a few from others).
 _DEFAULTS: dict[str, Any] = {
@@ -66,6 +83,7 @@ _DEFAULTS: dict[str, Any] = {
     "tracing": True,
     "metrics": False,
     "rate_limit": False,
+    "uploads": False,
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
