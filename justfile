@@ -8,11 +8,11 @@ default:
 
 # Every test: cheap checks on all variants, deep checks (rendered `just check`) on the chosen ones
 test *args:
-    uv run --locked pytest -n auto {{args}}
+    uv run --locked pytest -n auto --dist worksteal {{args}}
 
 # Cheap checks only (no rendered project runs its own suite)
 test-fast *args:
-    uv run --locked pytest -n auto -m "not deep" {{args}}
+    uv run --locked pytest -n auto --dist worksteal -m "not deep" {{args}}
 
 # Lint and type-check this repository's own code (never modifies a file)
 lint:

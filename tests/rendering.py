@@ -3,8 +3,11 @@
 The helpers every test module of this repository shares; no test module imports another.
 """
 
+import hashlib
 import os
+import shutil
 import subprocess
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ import copier
 from copier.errors import DirtyLocalWarning
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+# How long a worker waits for a variant another worker is rendering.
+RENDER_WAIT_SECONDS = 300
 GIT = ("git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com")
 
 
@@ -34,7 +39,8 @@ def render(destination: Path, **answers: Any) -> Path:
 
 
 class Renders:
-    """Each variant rendered once, on first use, below one folder (a session-scoped cache)."""
+    """Each variant rendered once a run, on first use, below one folder that every xdist worker
+    of the run shares: the first worker to need a variant renders it, the others wait for it."""
 
     def __init__(self, root: Path, variants: dict[str, dict[str, Any]]) -> None:
         self.root = root
@@ -43,19 +49,43 @@ class Renders:
 
     def __getitem__(self, name: str) -> Path:
         if name not in self.projects:
-            self.projects[name] = render(self.root / name / "project", **self.variants[name])
+            self.projects[name] = self._render_once(name)
         return self.projects[name]
 
+    def _render_once(self, name: str) -> Path:
+        folder = self.root / name
+        project, done, failed = folder / "project", folder / "rendered", folder / "failed"
+        try:
+            folder.mkdir(parents=True)  # atomic: the worker that creates it renders
+            renders_here = True
+        except FileExistsError:
+            renders_here = False
+        if renders_here:
+            try:
+                render(project, **self.variants[name])
+            except BaseException as error:
+                failed.write_text(repr(error))
+                raise
+            done.touch()
+        deadline = time.monotonic() + RENDER_WAIT_SECONDS
+        while not done.exists():
+            if failed.exists():
+                raise AssertionError(f"rendering {name} failed: {failed.read_text()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} was not rendered within {RENDER_WAIT_SECONDS} s")
+            time.sleep(0.05)
+        return project
 
-# What tools write into a rendered project (a cheap check may have run ruff in it already).
-NOT_RENDERED_PARTS = {".git", ".venv", ".ruff_cache", ".pytest_cache", "__pycache__"}
+
+# What tools write into a project: not rendered, and written while other tests read the project.
+NOT_RENDERED = frozenset({".git", ".venv", "__pycache__", ".ruff_cache", ".pytest_cache"})
 
 
 def rendered_files(project: Path) -> list[Path]:
     return [
         path
         for path in project.rglob("*")
-        if path.is_file() and not NOT_RENDERED_PARTS.intersection(path.parts)
+        if path.is_file() and not NOT_RENDERED.intersection(path.relative_to(project).parts)
     ]
 
 
@@ -95,3 +125,23 @@ def commit_all(project: Path) -> None:
     run(project, "git", "init", "-q", "-b", "main")
     run(project, "git", "add", "-A")
     run(project, *GIT, "commit", "-q", "-m", "rendered")
+
+
+def lock(project: Path, locks: Path) -> None:
+    """`uv lock`, resolved once a run for each distinct pyproject.toml: a lock made for the same
+    file earlier in the run (by any xdist worker) is reused instead of asking the index again."""
+    digest = hashlib.sha256((project / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    cached = locks / f"{digest}.lock"
+    if cached.is_file():
+        shutil.copyfile(cached, project / "uv.lock")
+        return
+    run(project, "uv", "lock", "--quiet")
+    partial = locks / f"{digest}.{os.getpid()}.partial"
+    shutil.copyfile(project / "uv.lock", partial)
+    partial.replace(cached)  # atomic: another worker never reads half a file
+
+
+def sync(project: Path, locks: Path) -> None:
+    """What a user runs after rendering: `uv sync`, which writes the uv.lock they commit."""
+    lock(project, locks)
+    run(project, "uv", "sync", "--locked", "--quiet")

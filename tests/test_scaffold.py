@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import Renders, commit_all, render, run
+from tests.rendering import NOT_RENDERED, Renders, commit_all, render, run, sync
 from tests.variants import VARIANTS
 
 # Writes the scaffold's module files for a name, formatted as `just new` formats them.
@@ -46,19 +46,18 @@ BAD_NAMES = {
 
 
 def tree(project: Path) -> dict[str, int]:
-    skip = {".venv", ".git", "__pycache__", ".pytest_cache", ".ruff_cache"}
     return {
         str(path.relative_to(project)): path.stat().st_mtime_ns
         for path in project.rglob("*")
-        if not skip.intersection(path.relative_to(project).parts)
+        if not NOT_RENDERED.intersection(path.relative_to(project).parts)
     }
 
 
 @pytest.mark.deep
 @pytest.mark.parametrize("name", ["default", "no-database", "postgresql"])
-def test_scaffolded_modules_pass_check(tmp_path: Path, name: str) -> None:
+def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -> None:
     project = render(tmp_path / name, **VARIANTS[name])
-    run(project, "uv", "sync", "--quiet")
+    sync(project, locks)
     commit_all(project)
 
     run(project, "uv", "run", "--locked", "just", "new", "widget")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests import shipping_checks
-from tests.rendering import Renders, render, run
+from tests.rendering import Renders, lock, render, run, sync
 from tests.variants import VARIANTS, answers_of, variants_where
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -161,7 +161,7 @@ def free_port() -> int:
 
 
 @pytest.mark.deep
-def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) -> None:
+def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path, locks: Path) -> None:
     """Replays the Dockerfile without a Docker engine: its `uv sync` steps with its environment,
     then its CMD and HEALTHCHECK. The service, running without PYTHONDONTWRITEBYTECODE, must write
     nothing but the SQLite directory: every module it imports was byte-compiled at build time, so a
@@ -171,7 +171,7 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path) ->
     assert uv is not None
     base_env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
     base_env["UV_PYTHON_DOWNLOADS"] = "never"
-    subprocess.run([uv, "lock", "--quiet"], cwd=project, env=base_env, check=True, timeout=600)
+    lock(project, locks)
     _, build, runtime = stages(dockerfile_instructions(project))
     app = tmp_path / "app"
     build_env = {
@@ -251,10 +251,10 @@ def test_check_lints_the_dockerfile_only_when_there_is_one(rendered: Renders, va
 
 
 @pytest.mark.deep
-def test_check_fails_on_a_dockerfile_finding(tmp_path: Path) -> None:
+def test_check_fails_on_a_dockerfile_finding(tmp_path: Path, locks: Path) -> None:
     """The rendered `just check` really runs hadolint: a finding stops it."""
     project = render(tmp_path / "project")
-    run(project, "uv", "sync", "--quiet")
+    sync(project, locks)
     run(project, "uv", "run", "--locked", "just", "lint-docker")  # clean as rendered
     with (project / "Dockerfile").open("a", encoding="utf-8") as dockerfile:
         dockerfile.write("RUN apt-get install curl\n")

@@ -7,7 +7,8 @@ request it receives, so a test can count what reached it.
 Faults come from `script` (consumed in order) or, when the script is empty, are drawn at
 `fault_rate` from `fault_mix`. Each draw is seeded by (seed, path, how often that path was
 requested), so a run's faults do not depend on how concurrent requests interleave.
-`down = True` answers every request with a 503.
+`down = True` answers every request with a 503. A SLOW answer comes after `slow_seconds`, or
+once the test calls `release_slow()`.
 
 `python -m tests.faulty_upstream` serves without faults and prints its port (for benchmarks).
 """
@@ -77,6 +78,8 @@ class FaultyUpstream:
         self.seed = seed
         self._requests_per_path: dict[str, int] = {}
         self._connections: set[asyncio.Task] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slow_released = asyncio.Event()
 
     def url(self, path: str = "/") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -95,6 +98,7 @@ class FaultyUpstream:
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="faulty-upstream", daemon=True)
         thread.start()
+        upstream._loop = loop
         try:
             server = asyncio.run_coroutine_threadsafe(
                 asyncio.start_server(upstream._serve_connection, "127.0.0.1", 0), loop
@@ -108,6 +112,11 @@ class FaultyUpstream:
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
             loop.close()
+
+    def release_slow(self) -> None:
+        """Answer the requests a SLOW fault holds now, and later SLOW faults at once."""
+        assert self._loop is not None, "the upstream is not running"
+        self._loop.call_soon_threadsafe(self._slow_released.set)
 
     def _next_fault(self, path: str) -> Fault:
         if self.down:
@@ -158,7 +167,8 @@ class FaultyUpstream:
             writer.transport.abort()  # linger 0: the kernel answers with RST, not FIN
             return False
         if fault is Fault.SLOW:
-            await asyncio.sleep(self.slow_seconds)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._slow_released.wait(), self.slow_seconds)
 
         status, extra, payload = self._answer(fault, method, path)
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}"]

@@ -1,19 +1,20 @@
 """Memory stays bounded: 20 declared and 20 chunked 50 MiB uploads at once against a 1 MiB cap.
 
-A real uvicorn in its own process; its peak resident memory (VmHWM, reset through
-/proc/PID/clear_refs just before the uploads) may exceed the resident memory it had before them
-by at most `RSS_GROWTH_BOUND`. Buffering even one of the bodies would take 50 MiB.
+A real uvicorn in its own process (the one the session shares, tests/conftest.py); its peak
+resident memory (VmHWM, reset through /proc/PID/clear_refs just before the uploads) may exceed
+the resident memory it had before them by at most `RSS_GROWTH_BOUND`. Buffering even one of the
+bodies would take 50 MiB.
 """
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import LiveServer, exchange, live_server, request_bytes, upload
+from tests.live_server import LIVE_EDGE_CAP, LiveServer, exchange, request_bytes, upload
 
 MiB = 1024 * 1024
 UPLOAD_SIZE = 50 * MiB
@@ -24,14 +25,8 @@ pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    settings = {
-        "environment": "production",
-        "allowed_hosts": "127.0.0.1",
-        "max_body_bytes": str(MiB),
-    }
-    with live_server(tmp_path, settings) as running:
-        yield running
+def server(live_edge_server: LiveServer) -> LiveServer:
+    return live_edge_server
 
 
 def reset_peak_rss(server: LiveServer) -> None:
@@ -42,7 +37,7 @@ def test_concurrent_oversized_uploads_do_not_grow_memory(
     server: LiveServer, record_property: Callable[[str, object], None]
 ) -> None:
     for chunked in (False, True):  # warm every code path before the baseline
-        response, _ = upload(server.port, "/sink", size=2 * MiB, chunked=chunked)
+        response, _ = upload(server.port, "/sink", size=2 * LIVE_EDGE_CAP, chunked=chunked)
         assert response.status == 413
     assert exchange(server.port, request_bytes("GET", "/health/live")).status == 200
 
