@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None
     assert f"_commit: {NEW_TAG}" in (project / ".copier-answers.yml").read_text()
 
     run(project, "uv", "sync", "--quiet")  # the new template may bring new dependencies
+    # The contract test holds every module to what the scaffold writes now (CHANGELOG, "Updating
+    # from 0.4.0"): a module the user never edited is recreated with `just new`, as it says.
+    shutil.rmtree(project / "src" / "my_service" / "modules" / "widget")
+    (project / "tests" / "test_widget.py").unlink()
+    for migration in (project / "migrations" / "versions").glob("*_create_widgets.py"):
+        migration.unlink()
+    run(project, "uv", "run", "--locked", "just", "new", "widget")
     run(project, "uv", "run", "--locked", "just", "check")
 
 
