@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests import shipping_checks
-from tests.rendering import Renders, lock, render, run, sync
+from tests.rendering import Renders, commit_all, lock, render, run, sync
 from tests.variants import VARIANTS, answers_of, variants_where
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -255,6 +255,7 @@ def test_check_fails_on_a_dockerfile_finding(tmp_path: Path, locks: Path) -> Non
     """The rendered `just check` really runs hadolint: a finding stops it."""
     project = render(tmp_path / "project")
     sync(project, locks)
+    commit_all(project)  # `just check` scans the files git knows for secrets
     run(project, "uv", "run", "--locked", "just", "lint-docker")  # clean as rendered
     with (project / "Dockerfile").open("a", encoding="utf-8") as dockerfile:
         dockerfile.write("RUN apt-get install curl\n")

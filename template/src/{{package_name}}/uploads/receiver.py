@@ -108,7 +108,7 @@ async def receive_upload(
     except BaseException:
         await staged.discard_when_settled()
         raise
-    assert parts.content_type is not None  # decided when the file part ended
+    assert parts.content_type is not None  # noqa: S101 - decided when the file part ended
     return AcceptedUpload(
         key=key,
         sha256=staged.sha256.hexdigest(),
