@@ -54,7 +54,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "no-docker": {"docker": False},
     "no-github-ci": {"github_ci": False},
     # Every feature on, and everything that can be off turned off (what the threat model names).
-    "everything": {"database": "postgresql", "metrics": True, "kubernetes": True},
+    "everything": {
+        "database": "postgresql",
+        "metrics": True,
+        "kubernetes": True,
+        "rate_limit": True,
+        "uploads": True,
+    },
     "bare": {
         "database": "none",
         "example_module": False,
