@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.rendering import NOT_RENDERED, Renders, commit_all, render, run, sync
-from tests.variants import VARIANTS
+from tests.variants import DEEP_SCAFFOLDED, VARIANTS
 
 # Writes the scaffold's module files for a name, formatted as `just new` formats them.
 SCAFFOLD_FILES = """
@@ -54,7 +54,7 @@ def tree(project: Path) -> dict[str, int]:
 
 
 @pytest.mark.deep
-@pytest.mark.parametrize("name", ["default", "no-database", "postgresql"])
+@pytest.mark.parametrize("name", DEEP_SCAFFOLDED)
 def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -> None:
     project = render(tmp_path / name, **VARIANTS[name])
     sync(project, locks)
@@ -88,7 +88,10 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
         assert "nothing was written" in result.stderr
     assert tree(project) == before, "a refused name wrote or touched files"
 
+    commit_all(project)
     run(project, "uv", "run", "--locked", "just", "check")
+    status = run(project, "git", "status", "--porcelain").stdout
+    assert status == "", f"`just check` modified the project:\n{status}"
 
 
 @pytest.mark.parametrize("name", ["default", "postgresql"])

@@ -1,9 +1,10 @@
 """The answer sets the template is tested with: one table for every test of this repository.
 
 `VARIANTS` is the table: every variant gets the cheap checks (render, no leftover Jinja, files
-parse, ruff clean, no trace of a disabled feature). `DEEP` names the variants whose rendered
-project also runs its own `just check`. A variant is a dict of answers on top of the defaults;
-`answers_of` gives the whole answer set, defaults included, for tests that decide by a flag.
+parse, ruff clean, no trace of a disabled feature). `DEEP` and `DEEP_SCAFFOLDED` name the
+variants whose rendered project also runs its own `just check`. A variant is a dict of answers
+on top of the defaults; `answers_of` gives the whole answer set, defaults included, for tests
+that decide by a flag.
 """
 
 from typing import Any
@@ -71,15 +72,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
-DEEP: list[str] = [
-    "default",
-    "no-database",
-    "postgresql",
-    "metrics",
-    "minimal",
-    "rate-limit",
-    "uploads",
-]
+# The variants whose rendered project runs its own `just check` (a few minutes each), as rendered
+# (tests/test_deep.py). Together with DEEP_SCAFFOLDED each flag runs on and off: `everything`
+# has every feature on, `minimal` none.
+DEEP: list[str] = ["minimal", "everything"]
+# ... and those that run it after `just new` has added modules beside the example
+# (tests/test_scaffold.py): the same check on the same variant and more, so not run twice.
+DEEP_SCAFFOLDED: list[str] = ["default", "no-database", "postgresql"]
 
 # The defaults of the answers the tests decide by (copier.yml computes a few from others).
 _DEFAULTS: dict[str, Any] = {
