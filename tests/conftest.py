@@ -3,16 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.rendering import Renders
+from tests.rendering import Renders, run_folder
 from tests.variants import VARIANTS
-
-
-def run_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
-    """A folder of this run that every xdist worker of the run shares."""
-    base = tmp_path_factory.getbasetemp()
-    path = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / name
-    path.mkdir(exist_ok=True)
-    return path
 
 
 @pytest.fixture(scope="session")

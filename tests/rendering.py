@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import pytest
 from copier.errors import DirtyLocalWarning
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +120,14 @@ def run(
             f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
         )
     return result
+
+
+def run_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder of this run that every xdist worker of the run shares."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if "PYTEST_XDIST_WORKER" in os.environ else base) / name
+    path.mkdir(exist_ok=True)
+    return path
 
 
 def commit_all(project: Path) -> None:
