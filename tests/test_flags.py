@@ -10,9 +10,18 @@ from tests.rendering import rendered_files
 
 # Words that only the code, settings, docs or dependencies of one feature contain.
 FEATURE_MARKERS: dict[str, list[str]] = {
-    "database": ["sqlalchemy", "alembic", "aiosqlite", "DATABASE_URL", "SessionDep", "migrate"],
+    "database": [
+        "sqlalchemy",
+        "alembic",
+        "aiosqlite",
+        "DATABASE_URL",
+        "SessionDep",
+        "migrate",
+        "REQUIRE_IF_MATCH",
+        "idempotency_keys",
+    ],
     "example_module": ["ItemCreate", "modules/items", "create_items", "/items"],
-    "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "Idempotency-Key"],
+    "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "IDEMPOTENT_METHODS"],
     "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
     "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
     "rate_limit": ["rate_limit", "RATE_LIMIT_", "RateLimit", "limits[", "coredis"],

@@ -163,14 +163,16 @@ def test_removing_the_example_module_leaves_a_project_that_passes(tmp_path: Path
     run(project, "uv", "sync", "--quiet")
     commit_all(project)
 
-    run(project, "uv", "run", "--locked", "just", "new", "pastes")  # chained to 0001, items
+    run(project, "uv", "run", "--locked", "just", "new", "pastes")  # on 0002, itself on 0001
     removed = run(project, "uv", "run", "--locked", "just", "remove-module", "items").stdout
     assert "removed migrations/versions/20260101_0001_create_items.py" in removed
     assert not (project / "src" / "my_service" / "modules" / "items").exists()
     assert not (project / "tests" / "test_items.py").exists()
     versions = project / "migrations" / "versions"
+    idempotency_keys = versions / "20261206_0002_create_idempotency_keys.py"
+    assert "down_revision: str | Sequence[str] | None = None" in idempotency_keys.read_text()
     (pastes,) = versions.glob("*_create_pastes.py")
-    assert "down_revision: str | Sequence[str] | None = None" in pastes.read_text()
+    assert 'down_revision: str | Sequence[str] | None = "0002"' in pastes.read_text()
     run(project, "uv", "run", "--locked", "just", "new", "boxes")
     (boxes,) = versions.glob("*_create_boxes.py")
     assert f'= "{pastes.name.split("_")[1]}"' in boxes.read_text()

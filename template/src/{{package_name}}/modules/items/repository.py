@@ -1,7 +1,8 @@
 """Queries on the items table; no commits here: the service owns the transaction.
 
 Each write is one statement that returns the row as the database wrote it (`RETURNING`):
-generated id, defaults and all, so nothing has to be read again after the commit.
+generated id, defaults and all, so nothing has to be read again after the commit. A change or
+a removal happens only on the versions `If-Match` names (`expected`), in the same statement.
 """
 
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ...http.conditional import Precondition
 from .models import Item
 
 
@@ -27,11 +29,20 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> Item:
     return (await session.scalars(insert(Item).values(values).returning(Item))).one()
 
 
-async def change(session: AsyncSession, item_id: int, values: dict[str, Any]) -> Item | None:
-    statement = update(Item).where(Item.id == item_id).values(values).returning(Item)
+async def change(
+    session: AsyncSession, item_id: int, values: dict[str, Any], expected: Precondition
+) -> Item | None:
+    statement = (
+        update(Item)
+        .where(Item.id == item_id, *expected.where(Item.version))
+        .values({**values, "version": Item.version + 1})
+        .returning(Item)
+    )
     return (await session.scalars(statement)).one_or_none()
 
 
-async def remove(session: AsyncSession, item_id: int) -> bool:
-    statement = delete(Item).where(Item.id == item_id).returning(Item.id)
+async def remove(session: AsyncSession, item_id: int, expected: Precondition) -> bool:
+    statement = (
+        delete(Item).where(Item.id == item_id, *expected.where(Item.version)).returning(Item.id)
+    )
     return await session.scalar(statement) is not None

@@ -41,5 +41,7 @@ class ItemRead(BaseModel):
     id: int
     name: str
     description: str | None
+    version: int
+    """Incremented by every write of the record."""
     created_at: AwareDatetime
     updated_at: AwareDatetime
