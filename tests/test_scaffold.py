@@ -168,6 +168,8 @@ def test_removing_the_example_module_leaves_a_project_that_passes(tmp_path: Path
     assert "removed migrations/versions/20260101_0001_create_items.py" in removed
     assert not (project / "src" / "my_service" / "modules" / "items").exists()
     assert not (project / "tests" / "test_items.py").exists()
+    assert "removed bench/crud.py" in removed  # it imports the module's model
+    assert (project / "bench" / "run.py").exists()  # the edge's benchmark measures no module
     versions = project / "migrations" / "versions"
     idempotency_keys = versions / "20261206_0002_create_idempotency_keys.py"
     assert "down_revision: str | Sequence[str] | None = None" in idempotency_keys.read_text()
