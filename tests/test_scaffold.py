@@ -63,7 +63,7 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
     run(project, "uv", "run", "--locked", "just", "new", "widget")
     created = run(project, "uv", "run", "--locked", "just", "new", "order-lines").stdout
     assert "resource order_lines: class OrderLine" in created
-    assert "mounted at /order-lines" in created
+    assert "mounted at /api/v1/order-lines" in created
 
     package = project / "src" / "my_service" / "modules"
     assert (package / "widgets" / "routes.py").is_file()

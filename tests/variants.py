@@ -16,6 +16,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "postgresql": {"database": "postgresql"},
     "python-3.13": {"python_version": "3.13"},
     "no-outbound": {"outbound_http": False},
+    # Resources at the root, as before 0.5.0: every test and bench path follows the answer.
+    "root-paths": {"api_prefix": "", "uploads": True},
     "no-tracing": {"tracing": False},
     "metrics": {"metrics": True},
     "rate-limit": {"rate_limit": True, "metrics": True},
