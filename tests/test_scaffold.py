@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.rendering import NOT_RENDERED, Renders, commit_all, render, run, sync
-from tests.variants import DEEP_SCAFFOLDED, VARIANTS
+from tests.variants import DEEP_SCAFFOLDED, VARIANTS, answers_of
 
 # Writes the scaffold's module files for a name, formatted as `just new` formats them.
 SCAFFOLD_FILES = """
@@ -60,8 +60,12 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
     sync(project, locks)
     commit_all(project)
 
+    with_database = answers_of(name)["database"] != "none"
     run(project, "uv", "run", "--locked", "just", "new", "widget")
-    created = run(project, "uv", "run", "--locked", "just", "new", "order-lines").stdout
+    hard_delete = ["--hard-delete"] if with_database else []
+    created = run(
+        project, "uv", "run", "--locked", "just", "new", "order-lines", *hard_delete
+    ).stdout
     assert "resource order_lines: class OrderLine" in created
     assert "mounted at /api/v1/order-lines" in created
 
@@ -71,6 +75,13 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
     assert '"/order-lines"' in (package / "order_lines" / "routes.py").read_text()
     assert "class OrderLineRead(" in (package / "order_lines" / "schemas.py").read_text()
     assert (project / "tests" / "test_order_lines.py").is_file()
+    if with_database:  # widgets soft-deletes (the default), order_lines does not
+        soft = (package / "widgets" / "models.py").read_text()
+        assert "class Widget(SoftDeletable, Base)" in soft
+        hard = (package / "order_lines" / "repository.py").read_text()
+        assert "delete(OrderLine)" in hard
+        for absent in ("deleted_at", "[soft-delete]", "[hard-delete]"):
+            assert absent not in hard
 
     before = tree(project)
     for bad, message in BAD_NAMES.items():

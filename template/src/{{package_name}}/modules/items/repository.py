@@ -3,15 +3,18 @@
 Each write is one statement that returns the row as the database wrote it (`RETURNING`):
 generated id, defaults and all, so nothing has to be read again after the commit. A change or
 a removal happens only on the versions `If-Match` names (`expected`), in the same statement.
+A removal only marks the row (`deleted_at`, data/soft_delete.py): every other query sees live rows
+only, and `restore` and `purge` act on deleted rows only.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...data.pages import fetch_page
+from ...data.soft_delete import deleted, live
 from ...http.conditional import Precondition
 from .models import Item
 
@@ -19,12 +22,13 @@ from .models import Item
 async def page(session: AsyncSession, *, limit: int, offset: int) -> tuple[Sequence[Row[Any]], int]:
     # The columns, not the entity: the schema validates the rows without an ORM object per row,
     # and the total comes with them in one statement (data/pages.py).
-    statement = select(*Item.__table__.c).order_by(Item.id)
+    statement = select(*Item.__table__.c).where(live(Item)).order_by(Item.id)
     return await fetch_page(session, statement, limit=limit, offset=offset)
 
 
 async def get(session: AsyncSession, item_id: int) -> Item | None:
-    return await session.get(Item, item_id)
+    statement = select(Item).where(Item.id == item_id, live(Item))
+    return (await session.scalars(statement)).one_or_none()
 
 
 async def add(session: AsyncSession, values: dict[str, Any]) -> Item:
@@ -36,7 +40,7 @@ async def change(
 ) -> Item | None:
     statement = (
         update(Item)
-        .where(Item.id == item_id, *expected.where(Item.version))
+        .where(Item.id == item_id, live(Item), *expected.where(Item.version))
         .values({**values, "version": Item.version + 1})
         .returning(Item)
     )
@@ -45,6 +49,24 @@ async def change(
 
 async def remove(session: AsyncSession, item_id: int, expected: Precondition) -> bool:
     statement = (
-        delete(Item).where(Item.id == item_id, *expected.where(Item.version)).returning(Item.id)
+        update(Item)
+        .where(Item.id == item_id, live(Item), *expected.where(Item.version))
+        .values(deleted_at=func.now(), version=Item.version + 1)
+        .returning(Item.id)
     )
+    return await session.scalar(statement) is not None
+
+
+async def restore(session: AsyncSession, item_id: int) -> Item | None:
+    statement = (
+        update(Item)
+        .where(Item.id == item_id, deleted(Item))
+        .values(deleted_at=None, version=Item.version + 1)
+        .returning(Item)
+    )
+    return (await session.scalars(statement)).one_or_none()
+
+
+async def purge(session: AsyncSession, item_id: int) -> bool:
+    statement = delete(Item).where(Item.id == item_id, deleted(Item)).returning(Item.id)
     return await session.scalar(statement) is not None

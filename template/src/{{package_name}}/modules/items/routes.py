@@ -60,3 +60,16 @@ async def update_item(
 )
 async def delete_item(item_id: RecordId, session: SessionDep, expected: IfMatch) -> None:
     await service.delete(session, item_id, expected)
+
+
+# Restore and purge act on deleted records only; any other id is a 404.
+@router.post("/{item_id}/restore", responses=UPDATE_RESPONSES)
+async def restore_item(item_id: RecordId, session: SessionDep, response: Response) -> ItemRead:
+    item = await service.restore(session, item_id)
+    tag(response, item.version)
+    return item
+
+
+@router.post("/{item_id}/purge", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def purge_item(item_id: RecordId, session: SessionDep) -> None:
+    await service.purge(session, item_id)

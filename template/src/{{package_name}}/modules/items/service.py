@@ -6,6 +6,7 @@ database failed, nothing was saved) or a 500 (a bug), never a 2xx (docs/database
 
 A create with an `Idempotency-Key` stores its answer in its own transaction (`remember`); a
 change or a removal happens only on the version `If-Match` names (`expected`), else 412.
+A removal is a soft delete: `restore` brings the record back, `purge` removes it for good.
 """
 
 from fastapi import HTTPException
@@ -77,4 +78,23 @@ async def update(
 async def delete(session: AsyncSession, item_id: int, expected: Precondition) -> None:
     if not await repository.remove(session, item_id, expected):
         raise await _refusal(session, item_id)
+    await session.commit()
+
+
+def _not_deleted(item_id: int) -> HTTPException:
+    return HTTPException(status_code=404, detail=f"Item {item_id} is not a deleted record.")
+
+
+async def restore(session: AsyncSession, item_id: int) -> ItemRead:
+    row = await repository.restore(session, item_id)
+    if row is None:
+        raise _not_deleted(item_id)
+    item = ItemRead.model_validate(row)
+    await session.commit()
+    return item
+
+
+async def purge(session: AsyncSession, item_id: int) -> None:
+    if not await repository.purge(session, item_id):
+        raise _not_deleted(item_id)
     await session.commit()
