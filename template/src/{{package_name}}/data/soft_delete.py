@@ -4,6 +4,7 @@ A module made with `just new` (the default; `--hard-delete` opts out) mixes `Sof
 into its model. Its repository reads and changes live rows only (`live`), so a deleted record
 is a 404 to every route but restore and purge, which act on deleted rows only (`deleted`).
 
+A model indexes its live rows with `live_index` (its lists and their counts read that index).
 A unique column must stay unique among live rows only, or a deleted record would hold its
 value for ever: declare it with `unique_while_live`, a partial unique index that SQLite (3.8+)
 and PostgreSQL both support. `purge_deleted` (the `purge-deleted` command) removes the rows
@@ -14,13 +15,15 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Index, delete
+from sqlalchemy import ColumnElement, CursorResult, Index, delete, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.schema import Column
 
 from ..settings import Settings
 from .database import Base, UTCDateTime, create_engine
+
+LIVE = text("deleted_at IS NULL")
 
 
 class SoftDeletable:
@@ -37,10 +40,18 @@ def deleted(model: type[SoftDeletable]) -> ColumnElement[bool]:
     return model.deleted_at.is_not(None)
 
 
-def unique_while_live(name: str, *columns: Column[Any]) -> Index:
+def live_index(name: str, *columns: str | Column[Any], unique: bool = False) -> Index:
+    """An index of the live rows only (partial: `WHERE deleted_at IS NULL`, SQLite and PostgreSQL).
+
+    Every query of a soft-deleting module has that condition, so both databases can read such
+    an index instead of the table: a list and its count skip the deleted rows without a scan.
+    """
+    return Index(name, *columns, unique=unique, sqlite_where=LIVE, postgresql_where=LIVE)
+
+
+def unique_while_live(name: str, *columns: str | Column[Any]) -> Index:
     """A unique index over the live rows: the value of a deleted row can be taken again."""
-    where = columns[0].table.c.deleted_at.is_(None)
-    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where)
+    return live_index(name, *columns, unique=True)
 
 
 def soft_deletable_models() -> list[type[SoftDeletable]]:
