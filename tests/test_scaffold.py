@@ -168,6 +168,7 @@ def test_removing_the_example_module_leaves_a_project_that_passes(tmp_path: Path
     assert "removed migrations/versions/20260101_0001_create_items.py" in removed
     assert not (project / "src" / "my_service" / "modules" / "items").exists()
     assert not (project / "tests" / "test_items.py").exists()
+    assert not (project / "tests" / "test_items_listing.py").exists()
     assert "removed bench/crud.py" in removed  # it imports the module's model
     assert (project / "bench" / "run.py").exists()  # the edge's benchmark measures no module
     versions = project / "migrations" / "versions"
