@@ -70,7 +70,11 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
     assert (package / "order_lines" / "routes.py").is_file()
     assert '"/order-lines"' in (package / "order_lines" / "routes.py").read_text()
     assert "class OrderLineRead(" in (package / "order_lines" / "schemas.py").read_text()
-    assert (project / "tests" / "test_order_lines.py").is_file()
+    generated_tests = (project / "tests" / "test_order_lines.py").read_text()
+    # The list contract of `items` (sort whitelist, cursor pages, refused cursors), run by the
+    # `just check` below.
+    assert "def test_order_lines_sort_outside_the_whitelist_is_422(" in generated_tests
+    assert "def test_order_lines_cursor_pages_cover_every_record_once(" in generated_tests
 
     before = tree(project)
     for bad, message in BAD_NAMES.items():

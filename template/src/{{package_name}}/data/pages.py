@@ -5,6 +5,10 @@ round trip instead of two, and the items and the total come from one snapshot, s
 agree (two statements can straddle a commit). The database still counts every row: on a large
 table that count, not the page, is what a list request costs (the template's performance
 docs give figures).
+
+`fetch_listing` serves a list request (http/pagination.py): sorted, in offset mode through
+`fetch_page`, in cursor mode as a keyset read that starts after the cursor's position and
+counts only when asked.
 """
 
 from collections.abc import Sequence

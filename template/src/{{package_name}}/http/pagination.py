@@ -10,6 +10,7 @@ count, not the page, is what a request costs. The limit is capped by settings in
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Depends, Query, Request
@@ -88,12 +89,11 @@ class Listing:
 
     def envelope(
         self, items: Sequence[M], total: int | None, more: bool
-    ) -> "Page[M] | CursorPage[M]":
+    ) -> Page[M] | CursorPage[M]:
         """The answer; `more` tells whether rows follow the last item (the link then exists)."""
         if self.paging == "offset":
             assert total is not None  # noqa: S101 - offset mode always counts
-            after = self.offset + len(items)
-            link = self._link(offset=after) if after < total else None
+            link = self._link(offset=self.offset + len(items)) if more else None
             return Page(
                 items=list(items), total=total, limit=self.limit, offset=self.offset, next=link
             )
@@ -170,3 +170,30 @@ def listing_of(sortable: Sortable) -> Callable[..., Listing]:
         )
 
     return listing
+
+
+def page_of(records: Sequence[M], listing: Listing) -> tuple[list[M], int | None, bool]:
+    """The page of records held in memory that `listing` asks for, as `fetch_listing` reads one
+    from a table: sorted, then by offset or after the cursor's position; the total (when
+    counted) and whether more records follow."""
+    ordered = list(records)
+    for key in reversed(listing.order.keys):  # stable sorts, the last key first
+        ordered.sort(key=attrgetter(key.field), reverse=key.descending)
+    total = len(ordered)
+    if listing.paging == "offset":
+        page = ordered[listing.offset : listing.offset + listing.limit]
+        return page, total, listing.offset + len(page) < total
+    if listing.after is not None:
+        ordered = [record for record in ordered if _beyond(record, listing)]
+    counted = total if listing.counted else None
+    return ordered[: listing.limit], counted, len(ordered) > listing.limit
+
+
+def _beyond(record: BaseModel, listing: Listing) -> bool:
+    """Whether the record sorts after the cursor's position (`after`)."""
+    assert listing.after is not None  # noqa: S101 - only asked in cursor mode past page 1
+    for key, position in zip(listing.order.keys, listing.after, strict=True):
+        value = getattr(record, key.field)
+        if value != position:
+            return value < position if key.descending else value > position
+    return False
