@@ -109,6 +109,21 @@ class Listing:
             total=total if self.counted else None,
         )
 
+    def page_of(self, records: Sequence[M]) -> tuple[list[M], int | None, bool]:
+        """The page of records held in memory that this request asks for, as `fetch_listing`
+        reads one from a table: sorted, then by offset or after the cursor's position; the
+        total (when counted) and whether more records follow."""
+        ordered = list(records)
+        for key in reversed(self.order.keys):  # stable sorts, the last key first
+            ordered.sort(key=attrgetter(key.field), reverse=key.descending)
+        total = len(ordered)
+        if self.paging == "offset":
+            page = ordered[self.offset : self.offset + self.limit]
+            return page, total, self.offset + len(page) < total
+        if self.after is not None:
+            ordered = [record for record in ordered if _beyond(record, self.order, self.after)]
+        return ordered[: self.limit], total if self.counted else None, len(ordered) > self.limit
+
     def _link(self, **changes: str | int) -> str:
         """This request's path and query, the page's parameters changed: relative, so it holds
         behind any proxy."""
@@ -172,28 +187,10 @@ def listing_of(sortable: Sortable) -> Callable[..., Listing]:
     return listing
 
 
-def page_of(records: Sequence[M], listing: Listing) -> tuple[list[M], int | None, bool]:
-    """The page of records held in memory that `listing` asks for, as `fetch_listing` reads one
-    from a table: sorted, then by offset or after the cursor's position; the total (when
-    counted) and whether more records follow."""
-    ordered = list(records)
-    for key in reversed(listing.order.keys):  # stable sorts, the last key first
-        ordered.sort(key=attrgetter(key.field), reverse=key.descending)
-    total = len(ordered)
-    if listing.paging == "offset":
-        page = ordered[listing.offset : listing.offset + listing.limit]
-        return page, total, listing.offset + len(page) < total
-    if listing.after is not None:
-        ordered = [record for record in ordered if _beyond(record, listing)]
-    counted = total if listing.counted else None
-    return ordered[: listing.limit], counted, len(ordered) > listing.limit
-
-
-def _beyond(record: BaseModel, listing: Listing) -> bool:
-    """Whether the record sorts after the cursor's position (`after`)."""
-    assert listing.after is not None  # noqa: S101 - only asked in cursor mode past page 1
-    for key, position in zip(listing.order.keys, listing.after, strict=True):
+def _beyond(record: BaseModel, order: SortOrder, position: tuple[Any, ...]) -> bool:
+    """Whether the record sorts after `position`, the sort values of a cursor."""
+    for key, reached in zip(order.keys, position, strict=True):
         value = getattr(record, key.field)
-        if value != position:
-            return value < position if key.descending else value > position
+        if value != reached:
+            return value < reached if key.descending else value > reached
     return False
