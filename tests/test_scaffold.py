@@ -74,7 +74,11 @@ def test_scaffolded_modules_pass_check(tmp_path: Path, locks: Path, name: str) -
     assert (package / "order_lines" / "routes.py").is_file()
     assert '"/order-lines"' in (package / "order_lines" / "routes.py").read_text()
     assert "class OrderLineRead(" in (package / "order_lines" / "schemas.py").read_text()
-    assert (project / "tests" / "test_order_lines.py").is_file()
+    generated_tests = (project / "tests" / "test_order_lines.py").read_text()
+    # The list contract of `items` (sort whitelist, cursor pages, refused cursors), run by the
+    # `just check` below.
+    assert "def test_order_lines_sort_outside_the_whitelist_is_422(" in generated_tests
+    assert "def test_order_lines_cursor_pages_cover_every_record_once(" in generated_tests
     if with_database:  # widgets soft-deletes (the default), order_lines does not
         soft = (package / "widgets" / "models.py").read_text()
         assert "class Widget(SoftDeletable, Base)" in soft
@@ -179,6 +183,7 @@ def test_removing_the_example_module_leaves_a_project_that_passes(tmp_path: Path
     assert "removed migrations/versions/20260101_0001_create_items.py" in removed
     assert not (project / "src" / "my_service" / "modules" / "items").exists()
     assert not (project / "tests" / "test_items.py").exists()
+    assert not (project / "tests" / "test_items_listing.py").exists()
     assert "removed bench/crud.py" in removed  # it imports the module's model
     assert (project / "bench" / "run.py").exists()  # the edge's benchmark measures no module
     versions = project / "migrations" / "versions"

@@ -374,6 +374,7 @@ def test_pod_is_locked_down(rendered: Renders, variant: str) -> None:
     if answers_of(variant)["database"] == "postgresql":
         url = env_of(container)[f"{PREFIX}_DATABASE_URL"]
         assert "secretKeyRef" in url  # never a literal in the manifest
+    assert "secretKeyRef" in env_of(container)[f"{PREFIX}_CURSOR_SECRET"]  # required in production
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))

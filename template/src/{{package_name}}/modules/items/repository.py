@@ -13,17 +13,22 @@ from typing import Any
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...data.pages import fetch_page
+from ...data.pages import fetch_listing
 from ...data.soft_delete import deleted, live
 from ...http.conditional import Precondition
+from ...http.pagination import Listing
 from .models import Item
 
 
-async def page(session: AsyncSession, *, limit: int, offset: int) -> tuple[Sequence[Row[Any]], int]:
+async def page(
+    session: AsyncSession, listing: Listing, filters: dict[str, Any]
+) -> tuple[Sequence[Row[Any]], int | None, bool]:
     # The columns, not the entity: the schema validates the rows without an ORM object per row,
-    # and the total comes with them in one statement (data/pages.py).
-    statement = select(*Item.__table__.c).where(live(Item)).order_by(Item.id)
-    return await fetch_page(session, statement, limit=limit, offset=offset)
+    # and a total comes with them in one statement (data/pages.py).
+    columns = Item.__table__.c
+    matching = (columns[name] == value for name, value in filters.items())
+    statement = select(*columns).where(live(Item), *matching)
+    return await fetch_listing(session, statement, columns, listing)
 
 
 async def get(session: AsyncSession, item_id: int) -> Item | None:

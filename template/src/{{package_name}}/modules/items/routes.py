@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from ...data.database import SessionDep
 from ...data.idempotency import IdempotencyKey
@@ -15,14 +15,17 @@ from ...http.conditional import (
     tag,
 )
 from ...http.idempotency import CREATE_RESPONSES
-from ...http.pagination import Page, PageDep
+from ...http.pagination import CursorPage, Listing, Page, listing_of
 from . import service
-from .schemas import ItemCreate, ItemRead, ItemUpdate
+from .schemas import SORTABLE, ItemCreate, ItemFilters, ItemRead, ItemUpdate
 
 router = APIRouter(prefix="/items", tags=["items"])
 
 # `If-Match` of this module's writes; the REQUIRE_IF_MATCH setting names modules as here.
 IfMatch = Annotated[Precondition, Depends(if_match("items"))]
+
+# Sorting, filters and both paging modes of the list (http/pagination.py).
+ItemListing = Annotated[Listing, Depends(listing_of(SORTABLE))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=CREATE_RESPONSES)
@@ -31,8 +34,10 @@ async def create_item(data: ItemCreate, session: SessionDep, key: IdempotencyKey
 
 
 @router.get("")
-async def list_items(session: SessionDep, page: PageDep) -> Page[ItemRead]:
-    return await service.page(session, page)
+async def list_items(
+    session: SessionDep, listing: ItemListing, filters: Annotated[ItemFilters, Query()]
+) -> Page[ItemRead] | CursorPage[ItemRead]:
+    return await service.page(session, listing, filters)
 
 
 @router.get("/{item_id}", responses=READ_RESPONSES)

@@ -4,6 +4,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from pydantic.json_schema import SkipJsonSchema
 
 from ...http.bounds import STORABLE_TEXT
+from ...http.sorting import Sortable
 
 # The columns' lengths (models.py): a value accepted here always fits.
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=STORABLE_TEXT)]
@@ -45,3 +46,13 @@ class ItemRead(BaseModel):
     """Incremented by every write of the record."""
     created_at: AwareDatetime
     updated_at: AwareDatetime
+
+
+class ItemFilters(BaseModel):
+    """Equality filters of the list: `?name=lamp` lists only the items named `lamp`."""
+
+    name: Name | None = None
+
+
+# The fields a list may be sorted by, each with its index (models.py); `id` always.
+SORTABLE = Sortable(ItemRead, ["name", "created_at"], default="id")

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ...data.idempotency import remember
 from ...http.conditional import Precondition, stale
 from ...http.idempotency import IdempotentRequest
-from ...http.pagination import Page, PageParams
+from ...http.pagination import CursorPage, Listing, Page
 from ...http.problems import ProblemError
 from . import repository
-from .schemas import ItemCreate, ItemRead, ItemUpdate
+from .schemas import ItemCreate, ItemFilters, ItemRead, ItemUpdate
 
 
 def _not_found(item_id: int) -> HTTPException:
@@ -41,14 +41,13 @@ async def create(
     return item
 
 
-async def page(session: AsyncSession, params: PageParams) -> Page[ItemRead]:
-    rows, total = await repository.page(session, limit=params.limit, offset=params.offset)
-    return Page[ItemRead](
-        items=[ItemRead.model_validate(row) for row in rows],
-        total=total,
-        limit=params.limit,
-        offset=params.offset,
+async def page(
+    session: AsyncSession, listing: Listing, filters: ItemFilters
+) -> Page[ItemRead] | CursorPage[ItemRead]:
+    rows, total, more = await repository.page(
+        session, listing, filters.model_dump(exclude_none=True)
     )
+    return listing.envelope([ItemRead.model_validate(row) for row in rows], total, more)
 
 
 async def get_or_404(session: AsyncSession, item_id: int) -> ItemRead:
