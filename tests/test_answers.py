@@ -49,6 +49,8 @@ def test_name_starting_with_a_digit_gets_a_valid_slug(tmp_path: Path) -> None:
         ({"author_email": "not-an-email"}, "author_email must look like"),
         ({"project_name": "   "}, "project_name must not be empty"),
         ({"database": "none", "example_module": True}, "example_module needs a database"),
+        ({"auth": "oidc", "outbound_http": False}, "auth=oidc fetches the provider's keys"),
+        ({"auth": "local"}, "Invalid choice for 'auth'"),  # not offered before it exists
         ({"description": "Two\nlines"}, "description must be one line"),
         ({"description": "Tab\tseparated"}, "description must be one line"),
         ({"description": "x" * 81}, "description is 81 columns wide, more than 80"),

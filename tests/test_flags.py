@@ -34,6 +34,16 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "UploadStore",
         "receive_upload",
     ],
+    "auth": [
+        "security/",
+        "security import",
+        "invalid_token",
+        "jwt",
+        "JWKS",
+        "ANONYMOUS_READ",
+        "_AUTH_",
+        "Principal",
+    ],
 }
 
 
@@ -41,6 +51,8 @@ def disabled_features(answers: dict[str, Any]) -> set[str]:
     disabled = set()
     if answers["database"] == "none":
         disabled.add("database")
+    if answers["auth"] == "none":
+        disabled.add("auth")
     disabled.update(
         flag
         for flag in FEATURE_MARKERS

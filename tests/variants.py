@@ -27,6 +27,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tracing": False,
     },
     "uploads": {"uploads": True},
+    "auth-oidc": {"auth": "oidc"},
     # One feature alone: the list of installed features is a one-tuple.
     "uploads-alone": {
         "database": "none",
@@ -61,6 +62,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
         "rate_limit": True,
         "uploads": True,
+        "auth": "oidc",
     },
     "bare": {
         "database": "none",
@@ -89,6 +91,7 @@ _DEFAULTS: dict[str, Any] = {
     "metrics": False,
     "rate_limit": False,
     "uploads": False,
+    "auth": "none",
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
