@@ -41,7 +41,8 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "jwt",
         "JWKS",
         "ANONYMOUS_READ",
-        "_AUTH_",
+        "AUTH_OIDC",
+        "AUTH_JWKS",
         "Principal",
     ],
 }

@@ -3,7 +3,7 @@
 The app factory includes each module's routes through `include_guarded`, which adds the
 `authenticate` dependency to every route but the public ones: a module (`just new` ones
 included) writes no code of its own to be protected, and cannot forget to. The health probes,
-`/metrics` and the docs pages are not resource routes and keep their own rules.
+the metrics endpoint and the docs pages are not resource routes and keep their own rules.
 
 `ANONYMOUS_READ` lets `GET`, `HEAD` and `OPTIONS` without credentials through as anonymous
 (`None`); a request that sends a token has it checked all the same, and a bad one is refused.
@@ -57,7 +57,7 @@ class Authenticator:
             raise refusals.invalid_token() from None
         except KeysUnavailable:
             raise refusals.keys_unavailable(self.verifier.keys.retry_in()) from None
-        # Read by the access line and, when on, by the rate limiter's key (edge/rate_limit.py).
+        # Read by the access line, and by the rate limiter's key when rate limiting is on.
         request.state.principal = principal.id
         return principal
 
