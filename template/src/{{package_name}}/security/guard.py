@@ -25,8 +25,10 @@ from .principal import Principal
 from .tokens import InvalidToken, TokenVerifier
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# RFC 6750 section 2.1: `Bearer` and a b64token, one space apart.
-_BEARER = re.compile(r"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
+# RFC 6750 section 2.1: `Bearer` and a b64token, one space apart. Matched on the raw header
+# (ASGI names are lowercase bytes): this runs on every guarded request.
+_BEARER = re.compile(rb"[Bb][Ee][Aa][Rr][Ee][Rr] ([A-Za-z0-9._~+/-]+=*)")
+_AUTHORIZATION = b"authorization"
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
@@ -43,7 +45,7 @@ class Authenticator:
         query = request.scope["query_string"]
         if b"access_token" in query and "access_token" in request.query_params:
             raise refusals.invalid_request()  # RFC 6750 section 2.3: URLs end up in logs
-        headers = request.headers.getlist("authorization")
+        headers = [value for name, value in request.scope["headers"] if name == _AUTHORIZATION]
         if not headers:
             if self.anonymous_read and request.method in SAFE_METHODS:
                 return None
@@ -52,13 +54,13 @@ class Authenticator:
         if match is None:
             raise refusals.invalid_request()
         try:
-            principal = await self.verifier.verify(match[1])
+            principal = await self.verifier.verify(match[1].decode("ascii"))
         except InvalidToken:
             raise refusals.invalid_token() from None
         except KeysUnavailable:
             raise refusals.keys_unavailable(self.verifier.keys.retry_in()) from None
         # Read by the access line, and by the rate limiter's key when rate limiting is on.
-        request.state.principal = principal.id
+        request.scope.setdefault("state", {})["principal"] = principal.id  # `request.state`
         return principal
 
 
