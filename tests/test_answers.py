@@ -54,6 +54,8 @@ def test_name_starting_with_a_digit_gets_a_valid_slug(tmp_path: Path) -> None:
         ({"api_prefix": "/API"}, "api_prefix must be empty or lowercase path segments"),
         ({"api_prefix": "/api//v1"}, "api_prefix must be empty or lowercase path segments"),
         ({"api_prefix": "/health/api"}, "would sit under a root path the service already serves"),
+        ({"auth": "oidc", "outbound_http": False}, "auth=oidc fetches the provider's keys"),
+        ({"auth": "local"}, "Invalid choice for 'auth'"),  # not offered before it exists
         ({"description": "Two\nlines"}, "description must be one line"),
         ({"description": "Tab\tseparated"}, "description must be one line"),
         ({"description": "x" * 81}, "description is 81 columns wide, more than 80"),

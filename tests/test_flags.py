@@ -34,6 +34,17 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "UploadStore",
         "receive_upload",
     ],
+    "auth": [
+        "security/",
+        "security import",
+        "invalid_token",
+        "jwt",
+        "JWKS",
+        "ANONYMOUS_READ",
+        "AUTH_OIDC",
+        "AUTH_JWKS",
+        "Principal",
+    ],
 }
 
 
@@ -41,6 +52,8 @@ def disabled_features(answers: dict[str, Any]) -> set[str]:
     disabled = set()
     if answers["database"] == "none":
         disabled.add("database")
+    if answers["auth"] == "none":
+        disabled.add("auth")
     disabled.update(
         flag
         for flag in FEATURE_MARKERS

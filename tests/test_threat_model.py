@@ -21,6 +21,7 @@ FEATURE_TEXT: dict[str, tuple[Any, str]] = {
     "outbound_http": (lambda a: a["outbound_http"], "(4) App → upstream HTTP services."),
     "tracing": (lambda a: a["tracing"], "(5) App → OTLP collector."),
     "metrics": (lambda a: a["metrics"], "(6) Prometheus → `/metrics`."),
+    "auth": (lambda a: a["auth"] == "oidc", "OIDC provider's signing keys"),
     "docker": (lambda a: a["docker"], "container image"),
     "kubernetes": (lambda a: a["kubernetes"], "Kubernetes manifests"),
     "github_ci": (lambda a: a["github_ci"], "GitHub workflows"),

@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tracing": False,
     },
     "uploads": {"uploads": True},
+    "auth-oidc": {"auth": "oidc"},
     # One feature alone: the list of installed features is a one-tuple.
     "uploads-alone": {
         "database": "none",
@@ -63,6 +64,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
         "rate_limit": True,
         "uploads": True,
+        "auth": "oidc",
     },
     "bare": {
         "database": "none",
@@ -91,6 +93,7 @@ _DEFAULTS: dict[str, Any] = {
     "metrics": False,
     "rate_limit": False,
     "uploads": False,
+    "auth": "none",
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
