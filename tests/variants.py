@@ -29,6 +29,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "tracing": False,
     },
     "uploads": {"uploads": True},
+    "api-keys": {"api_keys": True},
     # One feature alone: the list of installed features is a one-tuple.
     "uploads-alone": {
         "database": "none",
@@ -91,6 +92,7 @@ _DEFAULTS: dict[str, Any] = {
     "metrics": False,
     "rate_limit": False,
     "uploads": False,
+    "api_keys": False,
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
