@@ -45,6 +45,7 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "AUTH_JWKS",
         "Principal",
     ],
+    "api_keys": ["api_keys", "api-keys", "ApiKey"],
 }
 
 

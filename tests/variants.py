@@ -30,6 +30,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "uploads": {"uploads": True},
     "auth-oidc": {"auth": "oidc"},
+    "api-keys": {"auth": "oidc", "api_keys": True},
     # One feature alone: the list of installed features is a one-tuple.
     "uploads-alone": {
         "database": "none",
@@ -65,6 +66,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "rate_limit": True,
         "uploads": True,
         "auth": "oidc",
+        "api_keys": True,
     },
     "bare": {
         "database": "none",
@@ -94,6 +96,7 @@ _DEFAULTS: dict[str, Any] = {
     "rate_limit": False,
     "uploads": False,
     "auth": "none",
+    "api_keys": False,
     "docker": True,
     "github_ci": True,
     "kubernetes": False,
