@@ -201,6 +201,8 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path, lo
     image_env["PATH"] = f"{app / '.venv' / 'bin'}{os.pathsep}{base_env['PATH']}"
     image_env[f"{PREFIX}_HOST"] = "127.0.0.1"
     image_env[f"{PREFIX}_PORT"] = str(free_port())
+    # What a deployment provides beside the image: production refuses to start without it.
+    image_env[f"{PREFIX}_CURSOR_SECRET"] = "cursor-secret-of-this-test-32-chars"
     before = {path for path in app.rglob("*") if "var" not in path.relative_to(app).parts}
     subprocess.run(["alembic", "upgrade", "head"], cwd=app, env=image_env, check=True, timeout=60)
     run_env = {k: v for k, v in image_env.items() if k != "PYTHONDONTWRITEBYTECODE"}
