@@ -55,7 +55,10 @@ def test_name_starting_with_a_digit_gets_a_valid_slug(tmp_path: Path) -> None:
         ({"api_prefix": "/api//v1"}, "api_prefix must be empty or lowercase path segments"),
         ({"api_prefix": "/health/api"}, "would sit under a root path the service already serves"),
         ({"auth": "oidc", "outbound_http": False}, "auth=oidc fetches the provider's keys"),
-        ({"auth": "local"}, "Invalid choice for 'auth'"),  # not offered before it exists
+        (
+            {"auth": "local", "database": "none", "example_module": False},
+            "auth=local keeps its accounts and refresh tokens in the database",
+        ),
         ({"description": "Two\nlines"}, "description must be one line"),
         ({"description": "Tab\tseparated"}, "description must be one line"),
         ({"description": "x" * 81}, "description is 81 columns wide, more than 80"),

@@ -24,7 +24,17 @@ FEATURE_MARKERS: dict[str, list[str]] = {
     "outbound_http": ["outbound", "OUTBOUND_", "tenacity", "OutboundClient", "IDEMPOTENT_METHODS"],
     "tracing": ["opentelemetry", "OTEL_", "ServerSpans", "tracer_provider", "span_id"],
     "metrics": ["prometheus", "PROMETHEUS_", "METRICS_TOKEN", "/metrics", "ServiceMetrics"],
-    "rate_limit": ["rate_limit", "RATE_LIMIT_", "RateLimit", "limits[", "coredis"],
+    # Not `RateLimit` alone: the login limit of auth=local uses the `limits` library's
+    # `RateLimiter` classes whether or not the rate_limit feature is on.
+    "rate_limit": [
+        "rate_limit",
+        "RATE_LIMIT_",
+        "RateLimit-",
+        "RateLimited",
+        "RequestLimiter",
+        "limits[",
+        "coredis",
+    ],
     "uploads": [
         "python-multipart",
         "python_multipart",
@@ -39,12 +49,12 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "security import",
         "invalid_token",
         "jwt",
-        "JWKS",
         "ANONYMOUS_READ",
-        "AUTH_OIDC",
-        "AUTH_JWKS",
         "Principal",
     ],
+    # The parts of one auth mode that the other must not carry.
+    "auth_oidc": ["JWKS", "AUTH_OIDC", "AUTH_JWKS", "ProviderKeys", "identity_provider"],
+    "auth_local": ["pwdlib", "argon2", "AUTH_SIGNING_KEYS", "signing-keys", "RefreshToken"],
     "api_keys": ["api_keys", "api-keys", "ApiKey"],
 }
 
@@ -55,6 +65,7 @@ def disabled_features(answers: dict[str, Any]) -> set[str]:
         disabled.add("database")
     if answers["auth"] == "none":
         disabled.add("auth")
+    disabled.update(f"auth_{mode}" for mode in ("oidc", "local") if answers["auth"] != mode)
     disabled.update(
         flag
         for flag in FEATURE_MARKERS

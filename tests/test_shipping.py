@@ -377,6 +377,8 @@ def test_pod_is_locked_down(rendered: Renders, variant: str) -> None:
         url = env_of(container)[f"{PREFIX}_DATABASE_URL"]
         assert "secretKeyRef" in url  # never a literal in the manifest
     assert "secretKeyRef" in env_of(container)[f"{PREFIX}_CURSOR_SECRET"]  # required in production
+    if answers_of(variant)["auth"] == "local":
+        assert "secretKeyRef" in env_of(container)[f"{PREFIX}_AUTH_SIGNING_KEYS"]
 
 
 @pytest.mark.parametrize("variant", variants_where(kubernetes=True))

@@ -22,6 +22,7 @@ FEATURE_TEXT: dict[str, tuple[Any, str]] = {
     "tracing": (lambda a: a["tracing"], "(5) App → OTLP collector."),
     "metrics": (lambda a: a["metrics"], "(6) Prometheus → `/metrics`."),
     "auth": (lambda a: a["auth"] == "oidc", "OIDC provider's signing keys"),
+    "auth_local": (lambda a: a["auth"] == "local", "Callers are authenticated by this service"),
     "docker": (lambda a: a["docker"], "container image"),
     "kubernetes": (lambda a: a["kubernetes"], "Kubernetes manifests"),
     "github_ci": (lambda a: a["github_ci"], "GitHub workflows"),

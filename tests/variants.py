@@ -31,6 +31,10 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "uploads": {"uploads": True},
     "auth-oidc": {"auth": "oidc"},
     "api-keys": {"auth": "oidc", "api_keys": True},
+    # Local accounts alone: the login limit counts in memory, on its own.
+    "auth-local": {"auth": "local"},
+    # `just new` modules behind the OIDC guard: the rendered route walk covers them.
+    "scaffold-oidc": {"database": "postgresql", "auth": "oidc"},
     # One feature alone: the list of installed features is a one-tuple.
     "uploads-alone": {
         "database": "none",
@@ -65,7 +69,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "kubernetes": True,
         "rate_limit": True,
         "uploads": True,
-        "auth": "oidc",
+        "auth": "local",
         "api_keys": True,
     },
     "bare": {
@@ -80,11 +84,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 # The variants whose rendered project runs its own `just check` (a few minutes each), as rendered
 # (tests/test_deep.py). Together with DEEP_SCAFFOLDED each flag runs on and off: `everything`
-# has every feature on, `minimal` none.
+# has every feature on (auth=local, with API keys and the login limit on the rate limiter),
+# `minimal` none, and `scaffold-oidc` puts modules `just new` wrote behind auth=oidc.
 DEEP: list[str] = ["minimal", "everything"]
 # ... and those that run it after `just new` has added modules beside the example
 # (tests/test_scaffold.py): the same check on the same variant and more, so not run twice.
-DEEP_SCAFFOLDED: list[str] = ["default", "no-database", "postgresql"]
+DEEP_SCAFFOLDED: list[str] = ["default", "no-database", "scaffold-oidc"]
 
 # The defaults of the answers the tests decide by (copier.yml computes a few from others).
 _DEFAULTS: dict[str, Any] = {

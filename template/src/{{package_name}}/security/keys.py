@@ -18,6 +18,8 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import InvalidKeyError, PyJWKError
 
+from .tokens import UnknownKey
+
 logger = logging.getLogger(__name__)
 
 FetchJson = Callable[[str], Awaitable[Any]]
@@ -26,12 +28,12 @@ Clock = Callable[[], float]
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
-class UnknownKey(Exception):
-    """The token names a key the provider does not publish (or no longer does)."""
-
-
 class KeysUnavailable(Exception):
-    """No key was ever fetched: no token can be checked."""
+    """No key was ever fetched: no token can be checked (before `retry_in` seconds)."""
+
+    def __init__(self, retry_in: float) -> None:
+        super().__init__(retry_in)
+        self.retry_in = retry_in
 
 
 class ProviderKeys:
@@ -79,7 +81,7 @@ class ProviderKeys:
         if key is not None:
             return key
         if not self.keys:
-            raise KeysUnavailable
+            raise KeysUnavailable(self.retry_in())
         raise UnknownKey
 
     async def refresh_if_due(self) -> None:
@@ -110,7 +112,7 @@ class ProviderKeys:
         if not self.loaded:
             await self.refresh_if_due()
         if not self.loaded:
-            raise KeysUnavailable
+            raise KeysUnavailable(self.retry_in())
 
     async def close(self) -> None:
         if self._background is not None:

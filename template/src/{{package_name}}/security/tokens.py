@@ -16,12 +16,12 @@ key set changes. Only accepted tokens are remembered, so made-up ones cannot fil
 
 import logging
 import time
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Generic, Protocol, TypeVar
 
 import jwt
+from jwt import PyJWK
 
-from ..settings import Settings
-from .keys import ProviderKeys, UnknownKey
 from .principal import Principal
 
 logger = logging.getLogger(__name__)
@@ -31,19 +31,47 @@ VERIFIED_SECONDS = 60.0
 VERIFIED_MAX = 10_000
 
 
+class UnknownKey(Exception):
+    """The token names a key that is not (or no longer) among the verifying keys."""
+
+
 class InvalidToken(Exception):
     """The token is not one this service accepts; the reason stays in the log."""
 
 
-class TokenVerifier:
-    def __init__(self, settings: Settings, keys: ProviderKeys) -> None:
+class KeySource(Protocol):
+    """Where the verifying keys come from: the provider's (`keys.py`) or this service's own."""
+
+    generation: int
+    """Counts the key sets seen: what was checked with an older one is checked again."""
+
+    async def key(self, kid: str) -> PyJWK:
+        """The key `kid` names; raises `UnknownKey`."""
+        ...
+
+
+Keys = TypeVar("Keys", bound=KeySource)
+
+
+class TokenVerifier(Generic[Keys]):
+    def __init__(
+        self,
+        keys: Keys,
+        *,
+        issuer: str | None,
+        audience: str | None,
+        algorithms: Iterable[str],
+        leeway_seconds: int,
+        required_claims: Iterable[str] = (),
+        scopes_claim: str = "scope",
+    ) -> None:
         self.keys = keys
-        self.algorithms = frozenset(settings.auth_algorithms)
-        self.issuer = settings.auth_oidc_issuer
-        self.audience = settings.auth_oidc_audience
-        self.leeway = settings.auth_leeway_seconds
-        self.required = list(dict.fromkeys([*ALWAYS_REQUIRED, *settings.auth_required_claims]))
-        self.scopes_path = tuple(settings.auth_scopes_claim.split("."))
+        self.algorithms = frozenset(algorithms)
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway = leeway_seconds
+        self.required = list(dict.fromkeys([*ALWAYS_REQUIRED, *required_claims]))
+        self.scopes_path = tuple(scopes_claim.split("."))
         # token -> (principal, wall-clock time it stops being trusted, key set generation)
         self._verified: dict[str, tuple[Principal, float, int]] = {}
         self.wall_clock = time.time
