@@ -44,14 +44,10 @@ FEATURE_MARKERS: dict[str, list[str]] = {
         "UploadStore",
         "receive_upload",
     ],
-    "auth": [
-        "security/",
-        "security import",
-        "invalid_token",
-        "jwt",
-        "ANONYMOUS_READ",
-        "Principal",
-    ],
+    # The guard, whether an auth mode or API keys alone put it there.
+    "auth": ["security/", "security import", "invalid_token", "ANONYMOUS_READ", "Principal"],
+    # Bearer tokens (JWT) of either auth mode: not with API keys alone.
+    "auth_tokens": ["jwt", "TokenVerifier", "AUTH_LEEWAY", "test_auth"],
     # The parts of one auth mode that the other must not carry.
     "auth_oidc": ["JWKS", "AUTH_OIDC", "AUTH_JWKS", "ProviderKeys", "identity_provider"],
     "auth_local": ["pwdlib", "argon2", "AUTH_SIGNING_KEYS", "signing-keys", "RefreshToken"],
@@ -63,8 +59,10 @@ def disabled_features(answers: dict[str, Any]) -> set[str]:
     disabled = set()
     if answers["database"] == "none":
         disabled.add("database")
-    if answers["auth"] == "none":
+    if answers["auth"] == "none" and not answers["api_keys"]:
         disabled.add("auth")
+    if answers["auth"] == "none":
+        disabled.add("auth_tokens")
     disabled.update(f"auth_{mode}" for mode in ("oidc", "local") if answers["auth"] != mode)
     disabled.update(
         flag

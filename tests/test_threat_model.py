@@ -23,6 +23,10 @@ FEATURE_TEXT: dict[str, tuple[Any, str]] = {
     "metrics": (lambda a: a["metrics"], "(6) Prometheus → `/metrics`."),
     "auth": (lambda a: a["auth"] == "oidc", "OIDC provider's signing keys"),
     "auth_local": (lambda a: a["auth"] == "local", "Callers are authenticated by this service"),
+    "api_keys_alone": (
+        lambda a: a["auth"] == "none" and a["api_keys"],
+        "Callers are machine clients with API keys",
+    ),
     "docker": (lambda a: a["docker"], "container image"),
     "kubernetes": (lambda a: a["kubernetes"], "Kubernetes manifests"),
     "github_ci": (lambda a: a["github_ci"], "GitHub workflows"),

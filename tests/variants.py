@@ -33,6 +33,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "api-keys": {"auth": "oidc", "api_keys": True},
     # Local accounts alone: the login limit counts in memory, on its own.
     "auth-local": {"auth": "local"},
+    # API keys alone guard the routes, uploads included.
+    "api-keys-alone": {"api_keys": True, "uploads": True},
     # `just new` modules behind the OIDC guard: the rendered route walk covers them.
     "scaffold-oidc": {"database": "postgresql", "auth": "oidc"},
     # One feature alone: the list of installed features is a one-tuple.
