@@ -5,6 +5,7 @@ The helpers every test module of this repository shares; no test module imports 
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -19,6 +20,9 @@ from copier.errors import DirtyLocalWarning
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 # How long a worker waits for a variant another worker is rendering.
 RENDER_WAIT_SECONDS = 300
+# A recipe's first line (`name params: dependencies`), and a recipe run from another's body.
+_RECIPE = re.compile(r"^@?([\w-]+)[^:=]*:(?!=)(.*)$")
+_CALLED = re.compile(r"\{\{just\}\} ([\w-]+)")
 GIT = ("git", "-c", "user.name=Template Test", "-c", "user.email=test@example.com")
 
 
@@ -154,3 +158,26 @@ def sync(project: Path, locks: Path) -> None:
     """What a user runs after rendering: `uv sync`, which writes the uv.lock they commit."""
     lock(project, locks)
     run(project, "uv", "sync", "--locked", "--quiet")
+
+
+def recipes_run_by(project: Path, name: str) -> set[str]:
+    """The recipes `just <name>` runs in a rendered project: its dependencies, those its body
+    starts with `{{just}}`, and theirs in turn (the justfile's text, not a run)."""
+    dependencies: dict[str, set[str]] = {}
+    current = None
+    for line in (project / "justfile").read_text(encoding="utf-8").splitlines():
+        if line[:1] in (" ", "\t"):
+            if current is not None:
+                dependencies[current].update(_CALLED.findall(line))
+        elif header := _RECIPE.match(line):
+            current = header[1]
+            dependencies[current] = set(header[2].split("#")[0].split())
+        elif line.strip() and not line.startswith(("#", "[")):
+            current = None
+    found: set[str] = set()
+    pending = [name]
+    while pending:
+        for recipe in dependencies[pending.pop()] - found:
+            found.add(recipe)
+            pending.append(recipe)
+    return found

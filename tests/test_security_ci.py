@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.rendering import commit_all, render, rendered_files, run, run_folder
+from tests.rendering import (
+    commit_all,
+    recipes_run_by,
+    render,
+    rendered_files,
+    run,
+    run_folder,
+)
 from tests.variants import VARIANTS
 
 # A key in the documented AWS format (AWS's own example key): found by detect-secrets' AWS plugin.
@@ -32,11 +39,9 @@ def load_yaml(path: Path) -> dict:
 
 
 def test_check_runs_the_secret_scan_and_the_coverage_gate(variant: Path) -> None:
-    justfile = (variant / "justfile").read_text(encoding="utf-8")
-    (check,) = [line for line in justfile.splitlines() if line.startswith("check:")]
-    dependencies = check.removeprefix("check:").split()
-    assert {"lint", "secrets", "typecheck", "coverage"} <= set(dependencies)
-    assert "test" not in dependencies  # `coverage` runs the tests, once
+    recipes = recipes_run_by(variant, "check")
+    assert {"lint", "secrets", "typecheck", "coverage"} <= recipes
+    assert "test" not in recipes  # `coverage` runs the tests, once
     coverage = tomllib.loads((variant / "pyproject.toml").read_text())["tool"]["coverage"]
     assert coverage["run"]["branch"] is True
     assert coverage["report"]["fail_under"] >= 90

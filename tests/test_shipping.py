@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests import shipping_checks
-from tests.rendering import Renders, commit_all, lock, render, run, sync
+from tests.rendering import Renders, commit_all, lock, recipes_run_by, render, run, sync
 from tests.variants import VARIANTS, answers_of, variants_where
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -238,16 +238,9 @@ def test_image_steps_give_a_service_that_writes_only_its_data(tmp_path: Path, lo
 # --- justfile ----------------------------------------------------------------------------------
 
 
-def check_dependencies(project: Path) -> list[str]:
-    for line in (project / "justfile").read_text(encoding="utf-8").splitlines():
-        if line.startswith("check:"):
-            return line.removeprefix("check:").split()
-    raise AssertionError("no check recipe")
-
-
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_check_lints_the_dockerfile_only_when_there_is_one(rendered: Renders, variant: str) -> None:
-    dependencies = check_dependencies(rendered[variant])
+    dependencies = recipes_run_by(rendered[variant], "check")
     assert ("lint-docker" in dependencies) == answers_of(variant)["docker"]
     assert "audit" not in dependencies  # it needs the network
 
