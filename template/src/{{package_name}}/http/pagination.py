@@ -20,6 +20,7 @@ from starlette.datastructures import URL
 from ..state import service_state
 from .bounds import INT64_MAX
 from .cursors import CURSOR_MAX_LENGTH, cursor_problem, open_cursor, sign, warn_of_process_key
+from .problems import ProblemError
 from .sorting import SORT_MAX_LENGTH, Sortable, SortOrder
 
 T = TypeVar("T")
@@ -138,6 +139,14 @@ def _paging(paging: Paging | None, cursor: str | None, offset: int) -> Paging:
     return mode
 
 
+def _each_parameter_once(request: Request) -> None:
+    """Every list parameter and filter is one value: given twice, it would silently be read as
+    its last one, which is not what the client meant (and not what the schema allows)."""
+    names = [name for name, _ in request.query_params.multi_items()]
+    if len(names) != len(set(names)):
+        raise ProblemError("Give each query parameter at most once.", status=422)
+
+
 def listing_of(sortable: Sortable) -> Callable[..., Listing]:
     """The dependency that reads a list request's parameters for a module's `Sortable`."""
     fields = ", ".join(sortable.fields)
@@ -158,6 +167,7 @@ def listing_of(sortable: Sortable) -> Callable[..., Listing]:
         cursor: Cursor = None,
         total: CountAll = False,
     ) -> Listing:
+        _each_parameter_once(request)
         state = service_state(request.app)
         settings = state.settings
         if settings.cursor_secret is None:
