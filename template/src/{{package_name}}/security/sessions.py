@@ -45,6 +45,8 @@ from .signing import SigningKeys
 logger = logging.getLogger(__name__)
 
 REFRESH_PREFIX = "rt_"
+# The login limit's account key for names no account can have (normalised names have no spaces).
+INVALID_NAME = " invalid name"
 _BAD_CREDENTIALS = "The username or password is not right."
 _BAD_REFRESH = "The refresh token is not valid: log in again."
 
@@ -89,16 +91,18 @@ class Sessions:
 
     async def log_in(self, session: AsyncSession, request: Request, form: LogIn) -> Tokens:
         try:
-            account = normalize_username(form.username)
+            account: str | None = normalize_username(form.username)
         except AccountError:
-            account = form.username  # no such account can exist; still counted and hashed
-        await self.limit.admit(request, account)
-        user = await session.scalar(select(User).where(User.username == account))
+            account = None  # no account has such a name: not looked up, still hashed and counted
+        await self.limit.admit(request, account or INVALID_NAME)
+        user = None
+        if account is not None:
+            user = await session.scalar(select(User).where(User.username == account))
         stored = user.password_hash if user is not None else None
-        too_long = len(form.password.encode()) > PASSWORD_MAX_BYTES
-        valid, upgraded = await self.passwords.verify("" if too_long else form.password, stored)
-        if not valid or too_long or user is None or user.disabled_at is not None:
-            await self.limit.failed(account)
+        usable = len(form.password.encode()) <= PASSWORD_MAX_BYTES
+        valid, upgraded = await self.passwords.verify(form.password if usable else "", stored)
+        if not (valid and usable) or user is None or user.disabled_at is not None:
+            await self.limit.failed(account or INVALID_NAME)
             raise _refused(_BAD_CREDENTIALS)
         if upgraded is not None:
             user.password_hash = upgraded
