@@ -155,7 +155,11 @@ def listing_of(sortable: Sortable) -> Callable[..., Listing]:
     shown = {"pattern": sortable.pattern}
     Sort = Annotated[
         str | None,
-        Query(max_length=SORT_MAX_LENGTH, description=sort_help, json_schema_extra=shown),
+        Query(
+            max_length=min(SORT_MAX_LENGTH, sortable.max_length),
+            description=sort_help,
+            json_schema_extra=shown,
+        ),
     ]
 
     def listing(

@@ -73,9 +73,16 @@ class Sortable:
 
     @property
     def pattern(self) -> str:
-        """What `parse` accepts, as the regular expression the OpenAPI document shows."""
+        """What `parse` accepts, as the regular expression the OpenAPI document shows: each
+        field at most once, so as many as there are fields. Bounded, so a generator of test
+        requests (schemathesis) can reach its longest match instead of hunting for one."""
         field = f"-?(?:{'|'.join(re.escape(field) for field in self.fields)})"
-        return f"^(?:{field}(?:,{field})*)?$"
+        return f"^(?:{field}(?:,{field}){{0,{len(self.fields) - 1}}})?$"
+
+    @property
+    def max_length(self) -> int:
+        """The longest sort `parse` accepts: every field, descending, comma-separated."""
+        return sum(len(field) + 2 for field in self.fields) - 1
 
     def parse(self, raw: str | None) -> SortOrder:
         if not raw:
