@@ -11,7 +11,6 @@ and PostgreSQL both support. `purge_deleted` (the `purge-deleted` command) remov
 deleted longer ago than a retention period, in every table that has the mixin.
 """
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.schema import Column
 
 from ..settings import Settings
-from .database import Base, UTCDateTime, create_engine
+from .database import Base, UTCDateTime, run_in_session
 
 LIVE = text("deleted_at IS NULL")
 
@@ -70,15 +69,7 @@ async def purge_deleted(session: AsyncSession, before: datetime) -> dict[str, in
     return removed
 
 
-async def _purge(settings: Settings, older_than: timedelta) -> dict[str, int]:
-    engine = create_engine(settings)
-    try:
-        async with AsyncSession(engine) as session:
-            return await purge_deleted(session, datetime.now(UTC) - older_than)
-    finally:
-        await engine.dispose()
-
-
 def purge(settings: Settings, older_than: timedelta) -> dict[str, int]:
     """`just purge-deleted <days>`: run it from a scheduled job to honour a retention period."""
-    return asyncio.run(_purge(settings, older_than))
+    before = datetime.now(UTC) - older_than
+    return run_in_session(settings, lambda session: purge_deleted(session, before))
