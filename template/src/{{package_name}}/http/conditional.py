@@ -20,7 +20,7 @@ validators (nothing here is "semantically equivalent" but different), `If-Modifi
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -76,7 +76,7 @@ class ReadConditions:
         self.response.headers["ETag"] = current
 
 
-def read_conditions(
+async def read_conditions(
     response: Response,
     if_none_match: Annotated[
         str | None,
@@ -115,10 +115,10 @@ def stale(name: str) -> ProblemError:
     )
 
 
-def if_match(module: str) -> Callable[..., Precondition]:
+def if_match(module: str) -> Callable[..., Awaitable[Precondition]]:
     """The dependency reading `If-Match` for the writes of `module` (a `REQUIRE_IF_MATCH` name)."""
 
-    def precondition(
+    async def precondition(
         request: Request,
         if_match: Annotated[
             str | None,

@@ -8,7 +8,7 @@ mode always (its clients have it), in cursor mode only on `?total=true`: on a la
 count, not the page, is what a request costs. The limit is capped by settings in both modes.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Annotated, Any, Generic, Literal, TypeVar
@@ -64,7 +64,7 @@ class PageParams(BaseModel):
     offset: int
 
 
-def page_params(request: Request, limit: Limit = None, offset: Offset = 0) -> PageParams:
+async def page_params(request: Request, limit: Limit = None, offset: Offset = 0) -> PageParams:
     settings = service_state(request.app).settings
     size = settings.page_size_default if limit is None else min(limit, settings.page_size_max)
     return PageParams(limit=size, offset=offset)
@@ -147,7 +147,7 @@ def _each_parameter_once(request: Request) -> None:
         raise ProblemError("Give each query parameter at most once.", status=422)
 
 
-def listing_of(sortable: Sortable) -> Callable[..., Listing]:
+def listing_of(sortable: Sortable) -> Callable[..., Awaitable[Listing]]:
     """The dependency that reads a list request's parameters for a module's `Sortable`."""
     fields = ", ".join(sortable.fields)
     sort_help = f"Comma-separated, `-` for descending, of: {fields} (default {sortable.default})"
@@ -162,7 +162,7 @@ def listing_of(sortable: Sortable) -> Callable[..., Listing]:
         ),
     ]
 
-    def listing(
+    async def listing(
         request: Request,
         limit: Limit = None,
         offset: Offset = 0,

@@ -238,7 +238,7 @@ def _tls_context(trust_env: bool) -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=trust_env)
 
 
-def get_outbound(request: Request) -> OutboundClient:
+async def get_outbound(request: Request) -> OutboundClient:
     return service_state(request.app).outbound
 
 

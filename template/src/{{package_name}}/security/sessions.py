@@ -214,7 +214,7 @@ class Sessions:
         return self.keys.sign(claims)
 
 
-def sessions(request: Request) -> Sessions:
+async def sessions(request: Request) -> Sessions:
     return service_state(request.app).sessions
 
 
