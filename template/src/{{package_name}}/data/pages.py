@@ -72,13 +72,12 @@ async def fetch_listing(
     finds without reading the rows before it.
     """
     keys = [(columns[key.field], key.descending) for key in listing.order.keys]
-    counted = select(func.count()).select_from(statement.subquery())
-    statement = statement.order_by(*(column.desc() if down else column for column, down in keys))
+    ordered = statement.order_by(*(column.desc() if down else column for column, down in keys))
     if listing.paging == "offset":
-        rows, total = await fetch_page(
-            session, statement, limit=listing.limit, offset=listing.offset
-        )
+        rows, total = await fetch_page(session, ordered, limit=listing.limit, offset=listing.offset)
         return rows, total, listing.offset + len(rows) < total
+    counted = select(func.count()).select_from(statement.subquery())
+    statement = ordered
     if listing.after is not None:
         statement = statement.where(_after(keys, listing.after, session.get_bind().dialect.name))
     if listing.counted:
