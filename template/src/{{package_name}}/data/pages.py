@@ -46,7 +46,7 @@ async def fetch_page(
     ignores. An empty page has no row to carry it: it is counted apart, unless the page is the
     first, where no row means none at all.
     """
-    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    counted = _count_of(statement)
     total = counted.scalar_subquery().label(TOTAL_LABEL)
     page = statement.add_columns(total).limit(limit).offset(offset)
     rows = (await session.execute(page)).all()
@@ -76,17 +76,22 @@ async def fetch_listing(
     if listing.paging == "offset":
         rows, total = await fetch_page(session, ordered, limit=listing.limit, offset=listing.offset)
         return rows, total, listing.offset + len(rows) < total
-    counted = select(func.count()).select_from(statement.subquery())
-    statement = ordered
+    counted = _count_of(statement) if listing.counted else None
+    page = ordered
     if listing.after is not None:
-        statement = statement.where(_after(keys, listing.after, session.get_bind().dialect.name))
-    if listing.counted:
-        statement = statement.add_columns(counted.scalar_subquery().label(TOTAL_LABEL))
-    rows = (await session.execute(statement.limit(listing.limit + 1))).all()
+        page = page.where(_after(keys, listing.after, session.get_bind().dialect.name))
+    if counted is not None:
+        page = page.add_columns(counted.scalar_subquery().label(TOTAL_LABEL))
+    rows = (await session.execute(page.limit(listing.limit + 1))).all()
     total = None
-    if listing.counted:
+    if counted is not None:
         total = rows[0][-1] if rows else await session.scalar(counted) or 0
     return rows[: listing.limit], total, len(rows) > listing.limit
+
+
+def _count_of(statement: Select) -> Select:
+    """`count(*)` of the rows `statement` selects, whatever their order."""
+    return select(func.count()).select_from(statement.order_by(None).subquery())
 
 
 def _after(
