@@ -7,13 +7,12 @@ A removal only marks the row (`deleted_at`, data/soft_delete.py): every other qu
 only, and `restore` and `purge` act on deleted rows only.
 """
 
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ...data.pages import fetch_listing
+from ...data.pages import ListStatements
 from ...data.soft_delete import deleted, live
 from ...http.conditional import Precondition
 from ...http.pagination import Listing
@@ -22,17 +21,15 @@ from .models import Item
 # Built once, the id bound at each run: building a statement costs more CPU than running it
 # from SQLAlchemy's cache (the template's performance docs).
 _LIVE_BY_ID = select(Item).where(Item.id == bindparam("item_id"), live(Item))
+# The columns, not the entity: the schema validates the rows without an ORM object per row,
+# and a total comes with them in one statement (data/pages.py).
+_LIST = ListStatements(select(*Item.__table__.c).where(live(Item)))
 
 
 async def page(
     session: AsyncSession, listing: Listing, filters: dict[str, Any]
-) -> tuple[Sequence[Row[Any]], int | None, bool]:
-    # The columns, not the entity: the schema validates the rows without an ORM object per row,
-    # and a total comes with them in one statement (data/pages.py).
-    columns = Item.__table__.c
-    matching = (columns[name] == value for name, value in filters.items())
-    statement = select(*columns).where(live(Item), *matching)
-    return await fetch_listing(session, statement, columns, listing)
+) -> tuple[list[dict[str, Any]], int | None, bool]:
+    return await _LIST.fetch(session, listing, filters)
 
 
 async def get(session: AsyncSession, item_id: int) -> Item | None:
