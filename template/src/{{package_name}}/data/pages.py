@@ -97,8 +97,6 @@ class ListStatements:
             bounds = {"page_limit": listing.limit + 1}
             bounds |= {_after_key(n): value for n, value in enumerate(listing.after or ())}
         result = (await session.execute(page, values | bounds)).all()
-        # The total, when counted, is one column past the table's: zip leaves it out.
-        rows = [dict(zip(self.names, row, strict=False)) for row in result]
         if count is None:
             total = None
         elif result:
@@ -107,8 +105,12 @@ class ListStatements:
             total = await self._count_apart(session, count, listing, values)
         if listing.paging == "offset":
             assert total is not None  # noqa: S101 - offset mode always counts
-            return rows, total, listing.offset + len(rows) < total
-        return rows[: listing.limit], total, len(rows) > listing.limit
+            more = listing.offset + len(result) < total
+        else:
+            more = len(result) > listing.limit
+            result = result[: listing.limit]
+        # The total, when counted, is one column past the table's: zip leaves it out.
+        return [dict(zip(self.names, row, strict=False)) for row in result], total, more
 
     @staticmethod
     async def _count_apart(
