@@ -7,7 +7,7 @@ the server): the template's CRUD benchmark counted 10.8 to 12.5 connections open
 requests with pools of 5 + 10 and 32 clients. This pool keeps such a connection aside instead,
 for the next request that finds the pool empty, as long as the load needed more than
 `pool_size` connections within the last `overflow_idle_seconds`. Once the load has stayed within
-the pool that long, the connections kept aside are closed at the next return. The number of
+the pool that long, the connections kept aside are closed, one at each return. The number of
 connections stays bounded by `pool_size + max_overflow`.
 
 No library offers this for SQLAlchemy, and SQLAlchemy's pool has no idle timeout; the subclass
@@ -18,7 +18,9 @@ import time
 from collections import deque
 from typing import Any, cast
 
+from sqlalchemy import exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
+from sqlalchemy.util.concurrency import in_greenlet
 
 
 class OverflowKeepingPool(AsyncAdaptedQueuePool):
@@ -35,32 +37,47 @@ class OverflowKeepingPool(AsyncAdaptedQueuePool):
 
     def _do_get(self) -> ConnectionPoolEntry:
         if self._kept and self._pool.empty():
-            self._needed_at = self.clock()
-            return self._kept.pop()
-        record = super()._do_get()
+            return self._take_kept()
+        try:
+            record = super()._do_get()
+        except exc.TimeoutError:
+            # Connections returned in one loop iteration can fill the queue before the waiters
+            # they woke have taken theirs, so one may have been kept while this request waited:
+            # it is free, as the connection SQLAlchemy's pool would have opened here is.
+            if self._kept:
+                return self._take_kept()
+            raise
         if self.checkedout() > self.size():
             self._needed_at = self.clock()
         return record
+
+    def _take_kept(self) -> ConnectionPoolEntry:
+        self._needed_at = self.clock()
+        return self._kept.pop()
 
     def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
         needed = self.clock() - self._needed_at < self.overflow_idle_seconds
         if needed and self._pool.full():
             self._kept.append(record)
             return
-        if not needed:
-            self._close_kept()
+        # The returned connection is home first: a cancellation while another one closes
+        # must not lose it (the pool would count it as in use for ever).
         super()._do_return_conn(record)  # into the pool, or closed if it is full
+        # One kept connection closed per return spreads the closes' round trips over requests.
+        # Not from a garbage-collected checkout (no greenlet): SQLAlchemy keeps that path
+        # free of I/O, and a graceful close is I/O.
+        if not needed and self._kept and in_greenlet():
+            self._close(self._kept.popleft())
 
-    def _close_kept(self) -> None:
-        while self._kept:
-            record = self._kept.pop()
-            try:
-                record.close()
-            finally:
-                self._dec_overflow()
+    def _close(self, record: ConnectionPoolEntry) -> None:
+        try:
+            record.close()
+        finally:
+            self._dec_overflow()
 
     def dispose(self) -> None:
-        self._close_kept()
+        while self._kept:
+            self._close(self._kept.pop())
         super().dispose()
 
     def recreate(self) -> "OverflowKeepingPool":
