@@ -67,6 +67,7 @@ class FaultyUpstream:
     def __init__(self, *, seed: int = 0) -> None:
         self.port = 0
         self.received: list[Received] = []
+        self._arrived = threading.Condition()
         self.script: deque[Fault] = deque()
         self.fault_rate = 0.0
         self.fault_mix: tuple[Fault, ...] = TRANSIENT_FAULTS
@@ -90,6 +91,13 @@ class FaultyUpstream:
 
     def hits(self, path: str | None = None) -> list[Received]:
         return [r for r in self.received if path is None or r.path.split("?")[0] == path]
+
+    def hits_once_arrived(self, path: str, count: int, timeout: float = 30) -> list[Received]:
+        """The hits of `path` once at least `count` have arrived: a client that gave up early
+        (a budget, a timeout) may be ahead of this server's thread on a loaded machine."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.hits(path)) >= count, timeout)
+        return self.hits(path)
 
     @classmethod
     @contextmanager
@@ -157,7 +165,9 @@ class FaultyUpstream:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.received.append(Received(method, path, headers, body))
+        with self._arrived:
+            self.received.append(Received(method, path, headers, body))
+            self._arrived.notify_all()
 
         fault = self._next_fault(path)
         self.faults_served[fault] = self.faults_served.get(fault, 0) + 1

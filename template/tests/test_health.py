@@ -1,3 +1,5 @@
+import asyncio
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -34,3 +36,15 @@ async def test_ready_is_503_problem_when_a_dependency_fails(
     assert body["status"] == 503
     assert body["checks"]["broken"] == "failed"
     assert "down" not in response.text  # the reason stays in the logs
+
+
+async def test_ready_reports_a_check_that_outlasts_its_timeout(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    service = app.state.service
+    service.settings = service.settings.model_copy(update={"readiness_check_timeout_seconds": 0.05})
+    never = asyncio.Event()
+    service.readiness_checks["hung"] = never.wait
+    response = await client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["checks"]["hung"] == "timeout"

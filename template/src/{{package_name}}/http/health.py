@@ -11,8 +11,6 @@ from .problems import problem_response
 
 router = APIRouter(prefix="/health", tags=["health"])
 
-CHECK_TIMEOUT_SECONDS = 2.0
-
 
 @router.get("/live")
 async def live() -> dict[str, str]:
@@ -27,7 +25,7 @@ async def ready(request: Request) -> dict[str, Any] | JSONResponse:
     results: dict[str, str] = {}
     for name, check in state.readiness_checks.items():
         try:
-            await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+            await asyncio.wait_for(check(), state.settings.readiness_check_timeout_seconds)
         except TimeoutError:
             results[name] = "timeout"
         except Exception:  # noqa: BLE001
