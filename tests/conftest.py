@@ -25,9 +25,8 @@ def locks(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run_folder(tmp_path_factory, "uv-locks")
 
 
-# The deep checks that run a rendered `just check` more than once, or at all: longest first.
+# The deep checks that run a rendered `just check`: longest first.
 LONGEST_DEEP_CHECKS = [
-    "test_update_from_previous_release_keeps_user_changes",  # two checks and two renders
     "test_scaffolded_modules_pass_check",  # a check after `just new`
     "test_rendered_check_passes_and_changes_nothing",
 ]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tests.releases import previous_release, template_repository, working_tree_clone
-from tests.rendering import GIT, TEMPLATE_ROOT, commit_all, run
+from tests.rendering import GIT, TEMPLATE_ROOT, commit_all, rendered_files, run
 
 NEW_TAG = "v999.0.0"
 USER_README_LINE = "Our team's on-call notes live in the wiki."
@@ -31,8 +31,23 @@ def conflict_markers(project: Path) -> list[str]:
     return found
 
 
+def tree_differences(updated: Path, fresh: Path, ignored: set[str]) -> list[str]:
+    """The files that are not byte for byte the same in two projects (or are in one only)."""
+    updated_files = {str(path.relative_to(updated)) for path in rendered_files(updated)}
+    fresh_files = {str(path.relative_to(fresh)) for path in rendered_files(fresh)}
+    differences = sorted((updated_files ^ fresh_files) - ignored)
+    for name in sorted((updated_files & fresh_files) - ignored):
+        if (updated / name).read_bytes() != (fresh / name).read_bytes():
+            differences.append(name)
+    return differences
+
+
 @pytest.mark.deep
 def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None:
+    """The updated project is a fresh render of the new version plus the user's changes, file
+    for file. The fresh render, with modules from `just new`, passes its whole `just check` in
+    the scaffold's deep checks (tests/test_scaffold.py); here the updated project's own venv
+    runs its static checks and the tests of the module it gained."""
     old_tag, old_commit = previous_release()
     template = template_repository(tmp_path / "template", old_commit, old_tag, NEW_TAG)
     project = tmp_path / "project"
@@ -72,7 +87,27 @@ def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None
     for migration in (project / "migrations" / "versions").glob("*_create_widgets.py"):
         migration.unlink()
     run(project, "uv", "run", "--locked", "just", "new", "widget")
-    run(project, "uv", "run", "--locked", "just", "check")
+
+    fresh = tmp_path / "fresh"
+    copier.run_copy(str(template), str(fresh), defaults=True, vcs_ref=NEW_TAG, quiet=True)
+    (new_migration,) = (project / "migrations" / "versions").glob("*_create_widgets.py")
+    # `just new widget` makes the resource `widgets` now: names are taken in either number.
+    widgets = project / "src" / "my_service" / "modules" / "widgets"
+    users_files = {
+        ".env",
+        "README.md",
+        "uv.lock",  # resolved by the user's `uv sync`; the fresh render has none yet
+        "tests/test_widgets.py",
+        str(new_migration.relative_to(project)),
+        *(str(path.relative_to(project)) for path in rendered_files(widgets)),
+    }
+    assert tree_differences(project, fresh, users_files) == []
+    assert readme.read_text() == (fresh / "README.md").read_text() + (
+        f"\n## Operations\n\n{USER_README_LINE}\n"
+    )
+
+    run(project, "uv", "run", "--locked", "just", "static")
+    run(project, "uv", "run", "--locked", "pytest", "-q", "tests/test_widgets.py")
 
 
 def quick_start_copy() -> str:
