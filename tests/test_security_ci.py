@@ -20,6 +20,7 @@ from tests.rendering import (
     rendered_files,
     run,
     run_folder,
+    sync,
 )
 from tests.variants import VARIANTS
 
@@ -126,9 +127,9 @@ def test_security_workflow_audits_daily_and_on_pull_requests(variant: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, locks: Path) -> Path:
     project = render(tmp_path_factory.mktemp("security") / "project", **VARIANTS["default"])
-    run(project, "uv", "sync", "--quiet")
+    sync(project, locks)
     commit_all(project)
     return project
 
