@@ -10,19 +10,15 @@ than running one it has compiled already (the template's performance docs).
 The total is `count(*)` of the same query, as a scalar subquery of the page's own statement: one
 round trip instead of two, and the items and the total come from one snapshot, so they always
 agree (two statements can straddle a commit). The database still counts every row: on a large
-table that count, not the page, is what a list request costs. On SQLite, the unfiltered total of
-a soft-deleting table's live rows (`ListStatements.live_rows`) is the table's row count less its
-deleted rows instead: SQLite counts a whole table from its b-tree pages without reading a row,
-and an index of the deleted rows (`deleted_index`) finds the few of them.
-
-Offset mode always counts; cursor mode reads one row more than the page, to learn whether
-another page follows, starts after the cursor's position, which the index of the order finds
-without reading the rows before it, and counts only when asked.
+table that count, not the page, is what a list request costs. Offset mode always counts; cursor
+mode reads one row more than the page, to learn whether another page follows, starts after the
+cursor's position, which the index of the order finds without reading the rows before it, and
+counts only when asked.
 """
 
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     BigInteger,
@@ -30,7 +26,6 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
-    Table,
     and_,
     bindparam,
     func,
@@ -41,7 +36,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..http.pagination import Listing
-from .soft_delete import SoftDeletable, deleted, live
 
 # The label of the total's column, added last to the page's columns.
 TOTAL_LABEL = "page_total_"
@@ -84,28 +78,6 @@ class ListStatements:
         self.columns = statement.selected_columns
         self.names = tuple(self.columns.keys())
         self._built = lru_cache(maxsize=SHAPES_KEPT)(self._build)
-        # Set by `live_rows` only: the table and its rows that `statement` leaves out.
-        self._table: Table | None = None
-        self._removed: ColumnElement[bool] | None = None
-
-    @classmethod
-    def live_rows(cls, model: type[SoftDeletable]) -> "ListStatements":
-        """The list statements of a soft-deleting model's live rows.
-
-        Its table must index its deleted rows (`deleted_index` in its `__table_args__`): on
-        SQLite an unfiltered total subtracts them from the table's row count. Counting the live
-        rows walked every entry of their index, about 0.75 ms for 10,000 rows; the table's
-        count and its deleted rows take tens of microseconds.
-        """
-        table = cast("Table", cast("Any", model).__table__)
-        if not any(index.columns.keys() == ["deleted_at"] for index in table.indexes):
-            raise ValueError(
-                f"{table.name} has no index of its deleted rows: add "
-                f'deleted_index("ix_{table.name}_deleted") to its __table_args__ and migration'
-            )
-        statements = cls(select(*table.c).where(live(model)))
-        statements._table, statements._removed = table, deleted(model)
-        return statements
 
     async def fetch(
         self, session: AsyncSession, listing: Listing, filters: Mapping[str, Any]
@@ -159,28 +131,12 @@ class ListStatements:
             page = page.where(_after(keys, shape.dialect))
         count = None
         if shape.counted:
-            total = self._live_total(shape)
-            if total is None:
-                count = select(func.count()).select_from(matching.subquery())
-                total = count.scalar_subquery()
-            else:
-                count = select(total)
-            page = page.add_columns(total.label(TOTAL_LABEL))
+            count = select(func.count()).select_from(matching.subquery())
+            page = page.add_columns(count.scalar_subquery().label(TOTAL_LABEL))
         page = page.limit(bindparam("page_limit", type_=BigInteger))
         if shape.paging == "offset":
             page = page.offset(bindparam("page_offset", type_=BigInteger))
         return Statements(page, count)
-
-    def _live_total(self, shape: Shape) -> ColumnElement[int] | None:
-        """The live rows' total as the table's count less its deleted rows: SQLite, unfiltered,
-        `live_rows` only. Uncorrelated, so each is counted once per statement, not per row."""
-        if self._table is None or self._removed is None:
-            return None
-        if shape.dialect != "sqlite" or shape.filters:
-            return None
-        every = select(func.count()).select_from(self._table).correlate(None)
-        removed = every.where(self._removed)
-        return every.scalar_subquery() - removed.scalar_subquery()
 
 
 def _filter_key(name: str) -> str:
