@@ -15,6 +15,7 @@ from tests.rendering import GIT, TEMPLATE_ROOT, commit_all, rendered_files, run
 
 NEW_TAG = "v999.0.0"
 USER_README_LINE = "Our team's on-call notes live in the wiki."
+USER_README_SECTION = f"\n## Operations\n\n{USER_README_LINE}\n"
 
 
 def conflict_markers(project: Path) -> list[str]:
@@ -59,7 +60,7 @@ def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None
     run(project, "uv", "run", "--locked", "just", "new", "widget")
     (project / ".env").write_text("MY_SERVICE_LOG_LEVEL=DEBUG\n")
     readme = project / "README.md"
-    readme.write_text(readme.read_text() + f"\n## Operations\n\n{USER_README_LINE}\n")
+    readme.write_text(readme.read_text() + USER_README_SECTION)
     run(project, "git", "add", "-A")
     run(project, *GIT, "commit", "-q", "-m", "our changes")
 
@@ -102,9 +103,7 @@ def test_update_from_previous_release_keeps_user_changes(tmp_path: Path) -> None
         *(str(path.relative_to(project)) for path in rendered_files(widgets)),
     }
     assert tree_differences(project, fresh, users_files) == []
-    assert readme.read_text() == (fresh / "README.md").read_text() + (
-        f"\n## Operations\n\n{USER_README_LINE}\n"
-    )
+    assert readme.read_text() == (fresh / "README.md").read_text() + USER_README_SECTION
 
     run(project, "uv", "run", "--locked", "just", "static")
     run(project, "uv", "run", "--locked", "pytest", "-q", "tests/test_widgets.py")
