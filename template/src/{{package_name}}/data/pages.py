@@ -10,7 +10,10 @@ than running one it has compiled already (the template's performance docs).
 The total is `count(*)` of the same query, as a scalar subquery of the page's own statement: one
 round trip instead of two, and the items and the total come from one snapshot, so they always
 agree (two statements can straddle a commit). The database still counts every row: on a large
-table that count, not the page, is what a list request costs. Offset mode always counts; cursor
+table that count, not the page, is what a list request costs. On SQLite, a list without filters
+of a table whose left-out rows are indexed apart (soft-deleted rows) is counted as the table's
+rows less those: SQLite counts a whole table from its pages without reading a row, about 20
+times faster than reading 10,000 entries of an index one by one. Offset mode always counts; cursor
 mode reads one row more than the page, to learn whether another page follows, starts after the
 cursor's position, which the index of the order finds without reading the rows before it, and
 counts only when asked.
@@ -71,10 +74,15 @@ class ListStatements:
     built per row. Each row comes as a dict of its columns, which a schema validates in a
     fraction of the time it takes to read the same values as a row's attributes. The sortable
     fields and the filters name its columns.
+
+    `left_out` is the condition of exactly the table's rows that `statement` leaves out
+    (`deleted(Item)` for `live(Item)`), given when an index holds those rows: an unfiltered
+    total on SQLite is then the table's rows less the index's.
     """
 
-    def __init__(self, statement: Select) -> None:
+    def __init__(self, statement: Select, *, left_out: ColumnElement[bool] | None = None) -> None:
         self.statement = statement
+        self.left_out = left_out
         self.columns = statement.selected_columns
         self.names = tuple(self.columns.keys())
         self._built = lru_cache(maxsize=SHAPES_KEPT)(self._build)
@@ -131,12 +139,20 @@ class ListStatements:
             page = page.where(_after(keys, shape.dialect))
         count = None
         if shape.counted:
-            count = select(func.count()).select_from(matching.subquery())
-            page = page.add_columns(count.scalar_subquery().label(TOTAL_LABEL))
+            total = self._total(matching, shape)
+            count = select(total)
+            page = page.add_columns(total.label(TOTAL_LABEL))
         page = page.limit(bindparam("page_limit", type_=BigInteger))
         if shape.paging == "offset":
             page = page.offset(bindparam("page_offset", type_=BigInteger))
         return Statements(page, count)
+
+    def _total(self, matching: Select, shape: Shape) -> ColumnElement[int]:
+        if self.left_out is None or shape.filters or shape.dialect != "sqlite":
+            return select(func.count()).select_from(matching.subquery()).scalar_subquery()
+        (table,) = self.statement.get_final_froms()
+        rows = select(func.count()).select_from(table)
+        return rows.scalar_subquery() - rows.where(self.left_out).scalar_subquery()
 
 
 def _filter_key(name: str) -> str:
