@@ -12,8 +12,10 @@ round trip instead of two, and the items and the total come from one snapshot, s
 agree (two statements can straddle a commit). The database still counts every row: on a large
 table that count, not the page, is what a list request costs. On SQLite, a list without filters
 of a table whose left-out rows are indexed apart (soft-deleted rows) is counted as the table's
-rows less those: SQLite counts a whole table from its pages without reading a row, about 20
-times faster than reading 10,000 entries of an index one by one. Offset mode always counts; cursor
+rows less those: SQLite counts a whole table from its pages without reading a row. Through the
+service's memory map of the file (data/database.py) that is 13 to 22 times faster than reading
+the live rows' index entry by entry for rows of 200 characters, as fast for rows of 2,000; a
+table past the map is counted at the speed of file reads. Offset mode always counts; cursor
 mode reads one row more than the page, to learn whether another page follows, starts after the
 cursor's position, which the index of the order finds without reading the rows before it, and
 counts only when asked.
@@ -29,9 +31,11 @@ from sqlalchemy import (
     ColumnElement,
     DateTime,
     Select,
+    Table,
     and_,
     bindparam,
     func,
+    not_,
     or_,
     select,
     tuple_,
@@ -75,14 +79,17 @@ class ListStatements:
     fraction of the time it takes to read the same values as a row's attributes. The sortable
     fields and the filters name its columns.
 
-    `left_out` is the condition of exactly the table's rows that `statement` leaves out
+    `left_out` is the negation of `statement`'s conditions, for conditions that are never NULL
     (`deleted(Item)` for `live(Item)`), given when an index holds those rows: an unfiltered
-    total on SQLite is then the table's rows less the index's.
+    total on SQLite is then the table's rows less the index's. Any other `left_out` is refused
+    here, as it would make every such total wrong.
     """
 
     def __init__(self, statement: Select, *, left_out: ColumnElement[bool] | None = None) -> None:
         self.statement = statement
-        self.left_out = left_out
+        self.left_out = None
+        if left_out is not None:
+            self.left_out = (_table_left_out_of(statement, left_out), left_out)
         self.columns = statement.selected_columns
         self.names = tuple(self.columns.keys())
         self._built = lru_cache(maxsize=SHAPES_KEPT)(self._build)
@@ -150,9 +157,23 @@ class ListStatements:
     def _total(self, matching: Select, shape: Shape) -> ColumnElement[int]:
         if self.left_out is None or shape.filters or shape.dialect != "sqlite":
             return select(func.count()).select_from(matching.subquery()).scalar_subquery()
-        (table,) = self.statement.get_final_froms()
+        table, left_out = self.left_out
         rows = select(func.count()).select_from(table)
-        return rows.scalar_subquery() - rows.where(self.left_out).scalar_subquery()
+        return rows.scalar_subquery() - rows.where(left_out).scalar_subquery()
+
+
+def _table_left_out_of(statement: Select, left_out: ColumnElement[bool]) -> Table:
+    """The one table `statement` reads, once `left_out` is checked to be exactly the rows its
+    conditions leave out."""
+    tables = statement.get_final_froms()
+    kept = statement.whereclause
+    if len(tables) != 1 or not isinstance(tables[0], Table):
+        raise ValueError("left_out needs a statement that reads one table")
+    if kept is None:
+        raise ValueError("left_out needs a statement with conditions: without, it keeps every row")
+    if not not_(kept).compare(left_out):
+        raise ValueError(f"left_out must be NOT ({kept}), the rows the statement leaves out")
+    return tables[0]
 
 
 def _filter_key(name: str) -> str:

@@ -23,7 +23,6 @@ from .models import Item
 _LIVE_BY_ID = select(Item).where(Item.id == bindparam("item_id"), live(Item))
 # The columns, not the entity: the schema validates the rows without an ORM object per row,
 # and a total comes with them in one statement (data/pages.py).
-# SQLite counts a total without filters as all rows less the deleted ones, from their index.
 _LIST = ListStatements(select(*Item.__table__.c).where(live(Item)), left_out=deleted(Item))
 
 
