@@ -40,7 +40,7 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..http.pagination import Listing
 
@@ -99,11 +99,15 @@ class ListStatements:
     ) -> tuple[list[dict[str, Any]], int | None, bool]:
         """The rows that `listing` asks for, of those equal to `filters` (column: value); the
         total (when counted) and whether more rows follow the page."""
+        # The session's connection, in the session's transaction: rows of plain columns need
+        # none of the ORM's result handling, which costs a list of 50 more than its rows do.
+        connection = await session.connection()
         filtered = tuple(sorted(filters))
         keys = tuple((key.field, key.descending) for key in listing.order.keys)
-        dialect = session.get_bind().dialect.name
         placed = listing.after is not None
-        shape = Shape(filtered, keys, listing.paging, listing.counted, placed, dialect)
+        shape = Shape(
+            filtered, keys, listing.paging, listing.counted, placed, connection.dialect.name
+        )
         page, count = self._built(shape)
         values = {_filter_key(name): value for name, value in filters.items()}
         if listing.paging == "offset":
@@ -111,13 +115,13 @@ class ListStatements:
         else:
             bounds = {"page_limit": listing.limit + 1}
             bounds |= {_after_key(n): value for n, value in enumerate(listing.after or ())}
-        result = (await session.execute(page, values | bounds)).all()
+        result = (await connection.execute(page, values | bounds)).all()
         if count is None:
             total = None
         elif result:
             total = result[0][-1]
         else:
-            total = await self._count_apart(session, count, listing, values)
+            total = await self._count_apart(connection, count, listing, values)
         if listing.paging == "offset":
             assert total is not None  # noqa: S101 - offset mode always counts
             more = listing.offset + len(result) < total
@@ -129,12 +133,12 @@ class ListStatements:
 
     @staticmethod
     async def _count_apart(
-        session: AsyncSession, count: Select, listing: Listing, values: dict[str, Any]
+        connection: AsyncConnection, count: Select, listing: Listing, values: dict[str, Any]
     ) -> int:
         """The total when the page has no row to carry it: none at all on a first page."""
         if listing.paging == "offset" and listing.offset == 0:
             return 0
-        return await session.scalar(count, values) or 0
+        return await connection.scalar(count, values) or 0
 
     def _build(self, shape: Shape) -> Statements:
         matching = self.statement.where(
