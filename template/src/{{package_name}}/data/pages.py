@@ -216,7 +216,8 @@ def _position(n: int, column: ColumnElement[Any]) -> BindParameter[Any]:
 
 def _comparable(expression: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     """SQLite keeps timestamps as text, `CURRENT_TIMESTAMP`'s without fractions and bound ones
-    with: compared as text, the same instant is two values. `julianday` compares instants."""
+    with: compared as text, the same instant is two values. `julianday` compares instants, which
+    the index of the order cannot serve: such a page reads the index up to the position."""
     if dialect == "sqlite" and isinstance(getattr(expression.type, "impl", None), DateTime):
         return func.julianday(expression)
     return expression
