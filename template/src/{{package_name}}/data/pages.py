@@ -14,11 +14,12 @@ table that count, not the page, is what a list request costs. On SQLite, a list 
 of a table whose left-out rows are indexed apart (soft-deleted rows) is counted as the table's
 rows less those: SQLite counts a whole table from its pages without reading a row. Through the
 service's memory map of the file (data/database.py) that is 13 to 22 times faster than reading
-the live rows' index entry by entry for rows of 200 characters, as fast for rows of 2,000; a
-table past the map is counted at the speed of file reads. Offset mode always counts; cursor
-mode reads one row more than the page, to learn whether another page follows, starts after the
-cursor's position, which the index of the order finds without reading the rows before it, and
-counts only when asked.
+the live rows' index entry by entry for rows of 200 characters, about as fast for rows of 2,000;
+the pages of a database file past the map are read from the file, at the speed of file reads.
+Offset mode always counts; cursor mode reads one row more than the page, to learn whether another
+page follows, starts after the cursor's position, which the index of the order finds without
+reading the rows before it (SQLite's timestamps aside, `_comparable`), and counts only when
+asked.
 """
 
 from collections.abc import Mapping
@@ -41,6 +42,8 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, Null
 
 from ..http.pagination import Listing
 
@@ -99,8 +102,12 @@ class ListStatements:
     ) -> tuple[list[dict[str, Any]], int | None, bool]:
         """The rows that `listing` asks for, of those equal to `filters` (column: value); the
         total (when counted) and whether more rows follow the page."""
-        # The session's connection, in the session's transaction: rows of plain columns need
-        # none of the ORM's result handling, which costs a list of 50 more than its rows do.
+        # The session's connection, in the session's transaction. Through the session, a
+        # statement whose condition names a model's attribute (`live(Item)`) gets the ORM's
+        # result handling, which plain columns do not need and which costs a list of 50 more
+        # than its rows do. What the ORM would have flushed first is flushed here.
+        if session.autoflush:
+            await session.flush()
         connection = await session.connection()
         filtered = tuple(sorted(filters))
         keys = tuple((key.field, key.descending) for key in listing.order.keys)
@@ -168,15 +175,22 @@ class ListStatements:
 
 def _table_left_out_of(statement: Select, left_out: ColumnElement[bool]) -> Table:
     """The one table `statement` reads, once `left_out` is checked to be exactly the rows its
-    conditions leave out."""
+    condition leaves out. That condition must be one NULL test (`deleted_at IS NULL`): any
+    other can be NULL itself, and a row where it is falls on neither side of a NOT."""
     tables = statement.get_final_froms()
     kept = statement.whereclause
+    hint = "for .where(live(Model)), pass left_out=deleted(Model)"
     if len(tables) != 1 or not isinstance(tables[0], Table):
-        raise ValueError("left_out needs a statement that reads one table")
-    if kept is None:
-        raise ValueError("left_out needs a statement with conditions: without, it keeps every row")
+        raise ValueError(f"left_out needs a statement that reads one table; {hint}")
+    null_test = (
+        isinstance(kept, BinaryExpression)
+        and kept.operator in (operators.is_, operators.is_not)
+        and isinstance(kept.right, Null)
+    )
+    if not null_test:
+        raise ValueError(f"left_out needs a statement whose condition is one NULL test; {hint}")
     if not not_(kept).compare(left_out):
-        raise ValueError(f"left_out must be NOT ({kept}), the rows the statement leaves out")
+        raise ValueError(f"left_out {left_out} is not NOT ({kept}); {hint}")
     return tables[0]
 
 
