@@ -18,8 +18,7 @@ the live rows' index entry by entry for rows of 200 characters, about as fast fo
 the pages of a database file past the map are read from the file, at the speed of file reads.
 Offset mode always counts; cursor mode reads one row more than the page, to learn whether another
 page follows, starts after the cursor's position, which the index of the order finds without
-reading the rows before it (SQLite's timestamps aside, `_comparable`), and counts only when
-asked.
+reading the rows before it, and counts only when asked.
 """
 
 from collections.abc import Mapping
@@ -215,13 +214,36 @@ def _after(keys: list[tuple[ColumnElement[Any], bool]], dialect: str) -> ColumnE
     ]
     if len({down for _, _, down in pairs}) == 1:
         left, right = tuple_(*(pair[0] for pair in pairs)), tuple_(*(pair[1] for pair in pairs))
-        return left < right if pairs[0][2] else left > right
-    return or_(
-        *(
-            and_(*(a == b for a, b, _ in pairs[:index]), column < value if down else column > value)
-            for index, (column, value, down) in enumerate(pairs)
+        past = left < right if pairs[0][2] else left > right
+    else:
+        past = or_(
+            *(
+                and_(
+                    *(a == b for a, b, _ in pairs[:index]),
+                    column < value if down else column > value,
+                )
+                for index, (column, value, down) in enumerate(pairs)
+            )
         )
-    )
+    first, down = keys[0]
+    if dialect == "sqlite" and _is_timestamp(first):
+        return and_(_from_the_position(first, down), past)
+    return past
+
+
+def _from_the_position(column: ColumnElement[Any], down: bool) -> ColumnElement[bool]:
+    """A bound of the first key, as text, that every row past the position meets: SQLite then
+    reads the index of the order from the position on, where the comparison of instants alone
+    (`julianday`, which the index cannot serve) read it from its start.
+
+    SQLite keeps a timestamp as text of two widths: whole seconds (`CURRENT_TIMESTAMP`) or
+    with microseconds (bound values). The bound value, with its microseconds, is the last text
+    of its instant; cut to whole seconds, it is the first text of its second.
+    """
+    position = _position(0, column)
+    if down:
+        return column <= position
+    return column >= func.substr(position, 1, len("YYYY-MM-DD HH:MM:SS"))
 
 
 def _position(n: int, column: ColumnElement[Any]) -> BindParameter[Any]:
@@ -230,8 +252,11 @@ def _position(n: int, column: ColumnElement[Any]) -> BindParameter[Any]:
 
 def _comparable(expression: ColumnElement[Any], dialect: str) -> ColumnElement[Any]:
     """SQLite keeps timestamps as text, `CURRENT_TIMESTAMP`'s without fractions and bound ones
-    with: compared as text, the same instant is two values. `julianday` compares instants, which
-    the index of the order cannot serve: such a page reads the index up to the position."""
-    if dialect == "sqlite" and isinstance(getattr(expression.type, "impl", None), DateTime):
+    with: compared as text, the same instant is two values. `julianday` compares instants."""
+    if dialect == "sqlite" and _is_timestamp(expression):
         return func.julianday(expression)
     return expression
+
+
+def _is_timestamp(expression: ColumnElement[Any]) -> bool:
+    return isinstance(getattr(expression.type, "impl", None), DateTime)
