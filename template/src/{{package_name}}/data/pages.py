@@ -81,10 +81,10 @@ class ListStatements:
     fraction of the time it takes to read the same values as a row's attributes. The sortable
     fields and the filters name its columns.
 
-    `left_out` is the negation of `statement`'s conditions, for conditions that are never NULL
-    (`deleted(Item)` for `live(Item)`), given when an index holds those rows: an unfiltered
-    total on SQLite is then the table's rows less the index's. Any other `left_out` is refused
-    here, as it would make every such total wrong.
+    `left_out` is the negation of `statement`'s condition, one NULL test (`deleted(Item)` for
+    `live(Item)`), given when an index holds those rows: an unfiltered total on SQLite is then
+    the table's rows less the index's. Any other `left_out` is refused here, as it would make
+    every such total wrong.
     """
 
     def __init__(self, statement: Select, *, left_out: ColumnElement[bool] | None = None) -> None:
@@ -233,16 +233,17 @@ def _after(keys: list[tuple[ColumnElement[Any], bool]], dialect: str) -> ColumnE
 
 def _from_the_position(column: ColumnElement[Any], down: bool) -> ColumnElement[bool]:
     """A bound of the first key, as text, that every row past the position meets: SQLite then
-    reads the index of the order from the position on, where the comparison of instants alone
-    (`julianday`, which the index cannot serve) read it from its start.
+    reads the index of the order from the position's day or second on, where the comparison of
+    instants alone (`julianday`, which the index cannot serve) read it from its start.
 
-    SQLite keeps a timestamp as text of two widths: whole seconds (`CURRENT_TIMESTAMP`) or
-    with microseconds (bound values). The bound value, with its microseconds, is the last text
-    of its instant; cut to whole seconds, it is the first text of its second.
+    SQLite keeps a timestamp as text: `CURRENT_TIMESTAMP` writes whole seconds, SQLAlchemy
+    microseconds, and rows written by hand may have a `T`, a zone or more digits. Every form of
+    an instant starts with its date, and every form but the `T` one with its whole seconds.
     """
     position = _position(0, column)
-    if down:
-        return column <= position
+    if down:  # past: earlier, so up to the end of the position's date in any form
+        return column < func.substr(position, 1, len("YYYY-MM-DD")) + "U"
+    # past: later, so from the position's whole second on; `T` forms sort after ` ` ones
     return column >= func.substr(position, 1, len("YYYY-MM-DD HH:MM:SS"))
 
 
