@@ -242,7 +242,7 @@ def _from_the_position(column: ColumnElement[Any], down: bool) -> ColumnElement[
     """
     position = _position(0, column)
     if down:  # past: earlier, so up to the end of the position's date in any form
-        return column < func.substr(position, 1, len("YYYY-MM-DD")) + "U"
+        return column < func.substr(position, 1, len("YYYY-MM-DD")) + "U"  # after " " and "T"
     # past: later, so from the position's whole second on; `T` forms sort after ` ` ones
     return column >= func.substr(position, 1, len("YYYY-MM-DD HH:MM:SS"))
 
