@@ -1,4 +1,5 @@
-"""The connection pool: SQLAlchemy's async queue pool, without its churn under a steady load.
+"""The connection pool: SQLAlchemy's async queue pool, without its churn under a steady load,
+and serving the requests that wait for a connection in the order they came.
 
 SQLAlchemy's `QueuePool` closes a connection beyond `pool_size` as soon as it is returned to a
 pool that holds `pool_size` idle ones. Under a load that hovers about the pool size, that is a
@@ -10,20 +11,95 @@ for the next request that finds the pool empty, as long as the load needed more 
 the pool that long, the connections kept aside are closed, one at each return. The number of
 connections stays bounded by `pool_size + max_overflow`.
 
-No library offers this for SQLAlchemy, and SQLAlchemy's pool has no idle timeout; the subclass
-changes where a returned connection goes and nothing else (docs/database.md, "Pool").
+At its bound, SQLAlchemy's async queue wakes the longest waiting request when a connection comes
+back, but a request arriving before that one runs takes the connection first, and the one
+woken goes back to the end of the line: under a steady load some requests waited for many
+turns (p99 of a page of 50 on SQLite: 1.4x to 1.7x the conventional service's, against 0.3x
+in arrival order). `ArrivalOrderQueue` hands a returned connection to the longest waiting
+request directly.
+
+No library offers either for SQLAlchemy; the subclass changes where a returned connection goes
+and nothing else (docs/database.md, "Pool").
 """
 
+import asyncio
 import time
 from collections import deque
 from typing import Any, cast
 
-from sqlalchemy import exc
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
-from sqlalchemy.util.concurrency import in_greenlet
+from sqlalchemy.util.concurrency import await_, in_greenlet
+from sqlalchemy.util.queue import Empty, Full, QueueCommon
+
+
+class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
+    """The pool's idle connections; a connection returned while requests wait goes to the one
+    that has waited longest, and a request finds none idle while others wait before it."""
+
+    def __init__(self, maxsize: int = 0, use_lifo: bool = False) -> None:
+        self.maxsize = maxsize
+        self.use_lifo = use_lifo
+        self._idle: deque[ConnectionPoolEntry] = deque()
+        self._waiting: deque[asyncio.Future[ConnectionPoolEntry]] = deque()
+
+    def empty(self) -> bool:
+        return not self._idle
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self._idle)
+
+    def qsize(self) -> int:
+        return len(self._idle)
+
+    def put_nowait(self, item: ConnectionPoolEntry) -> None:
+        while self._waiting:
+            waiter = self._waiting.popleft()
+            if not waiter.done():  # a waiter that timed out or was cancelled is skipped
+                waiter.set_result(item)
+                return
+        if self.full():
+            raise Full
+        self._idle.append(item)
+
+    def put(self, item: ConnectionPoolEntry, block: bool = True, timeout: Any = None) -> None:
+        self.put_nowait(item)  # the pool never waits to return a connection
+
+    def get_nowait(self) -> ConnectionPoolEntry:
+        if not self._idle:
+            raise Empty
+        return self._idle.pop() if self.use_lifo else self._idle.popleft()
+
+    def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
+        if self._idle or not block:
+            return self.get_nowait()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append(waiter)
+        return await_(self._wait(waiter, timeout))
+
+    async def _wait(
+        self, waiter: asyncio.Future[ConnectionPoolEntry], seconds: float | None
+    ) -> ConnectionPoolEntry:
+        try:
+            async with asyncio.timeout(seconds):
+                return await waiter
+        except TimeoutError:
+            if waiter.done() and not waiter.cancelled():
+                return waiter.result()  # handed over as the time ran out: it is this one's
+            raise Empty from None
+        except BaseException:
+            # Cancelled after a connection was handed over: it goes to the next in line.
+            if waiter.done() and not waiter.cancelled():
+                self.put_nowait(waiter.result())
+            raise
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
 
 
 class OverflowKeepingPool(AsyncAdaptedQueuePool):
+    _queue_class = ArrivalOrderQueue
     # Replaced by the tests, which move time on without waiting for it.
     clock = staticmethod(time.monotonic)
 
@@ -36,17 +112,10 @@ class OverflowKeepingPool(AsyncAdaptedQueuePool):
         self._needed_at = float("-inf")  # when more than `pool_size` were last in use
 
     def _do_get(self) -> ConnectionPoolEntry:
+        # None is kept while a request waits: a returned connection goes to the request.
         if self._kept and self._pool.empty():
             return self._take_kept()
-        try:
-            record = super()._do_get()
-        except exc.TimeoutError:
-            # Connections returned in one loop iteration can fill the queue before the waiters
-            # they woke have taken theirs, so one may have been kept while this request waited:
-            # it is free, as the connection SQLAlchemy's pool would have opened here is.
-            if self._kept:
-                return self._take_kept()
-            raise
+        record = super()._do_get()
         if self.checkedout() > self.size():
             self._needed_at = self.clock()
         return record
