@@ -18,8 +18,8 @@ turns (p99 of a page of 50 on SQLite: 1.4x to 1.7x the conventional service's, a
 in arrival order). `ArrivalOrderQueue` hands a returned connection to the longest waiting
 request directly.
 
-No library offers either for SQLAlchemy; the subclass changes where a returned connection goes
-and nothing else (docs/database.md, "Pool").
+No library offers either for SQLAlchemy; the subclass and its queue change where a returned
+connection goes and nothing else (docs/database.md, "Pool").
 """
 
 import asyncio
@@ -52,14 +52,19 @@ class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
         return len(self._idle)
 
     def put_nowait(self, item: ConnectionPoolEntry) -> None:
+        if self._handed_to_a_waiter(item):
+            return
+        if self.full():
+            raise Full
+        self._idle.append(item)
+
+    def _handed_to_a_waiter(self, item: ConnectionPoolEntry) -> bool:
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():  # a waiter that timed out or was cancelled is skipped
                 waiter.set_result(item)
-                return
-        if self.full():
-            raise Full
-        self._idle.append(item)
+                return True
+        return False
 
     def put(self, item: ConnectionPoolEntry, block: bool = True, timeout: Any = None) -> None:
         self.put_nowait(item)  # the pool never waits to return a connection
@@ -72,13 +77,12 @@ class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
     def get(self, block: bool = True, timeout: float | None = None) -> ConnectionPoolEntry:
         if self._idle or not block:
             return self.get_nowait()
+        # In line only once `_wait` runs: called outside a greenlet, `await_` raises before.
+        return await_(self._wait(timeout))
+
+    async def _wait(self, seconds: float | None) -> ConnectionPoolEntry:
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append(waiter)
-        return await_(self._wait(waiter, timeout))
-
-    async def _wait(
-        self, waiter: asyncio.Future[ConnectionPoolEntry], seconds: float | None
-    ) -> ConnectionPoolEntry:
         try:
             async with asyncio.timeout(seconds):
                 return await waiter
@@ -87,9 +91,13 @@ class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
                 return waiter.result()  # handed over as the time ran out: it is this one's
             raise Empty from None
         except BaseException:
-            # Cancelled after a connection was handed over: it goes to the next in line.
+            # Cancelled after a connection was handed over: it goes to the next in line, or
+            # back among the idle ones even past `maxsize` (the pool counts it within its bound
+            # already, and closing it here, outside a greenlet, is not possible).
             if waiter.done() and not waiter.cancelled():
-                self.put_nowait(waiter.result())
+                item = waiter.result()
+                if not self._handed_to_a_waiter(item):
+                    self._idle.append(item)
             raise
         finally:
             if not waiter.done():
