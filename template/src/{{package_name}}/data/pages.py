@@ -45,6 +45,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, Null
 
 from ..http.pagination import Listing
+from .rows import connection_of
 
 # The label of the total's column, added last to the page's columns.
 TOTAL_LABEL = "page_total_"
@@ -101,13 +102,8 @@ class ListStatements:
     ) -> tuple[list[dict[str, Any]], int | None, bool]:
         """The rows that `listing` asks for, of those equal to `filters` (column: value); the
         total (when counted) and whether more rows follow the page."""
-        # The session's connection, in the session's transaction. Through the session, a
-        # statement whose condition names a model's attribute (`live(Item)`) gets the ORM's
-        # result handling, which plain columns do not need and which costs a list of 50 more
-        # than its rows do. What the ORM would have flushed first is flushed here.
-        if session.autoflush:
-            await session.flush()
-        connection = await session.connection()
+        # Without the ORM's result handling, which costs a list of 50 more than its rows do.
+        connection = await connection_of(session)
         filtered = tuple(sorted(filters))
         keys = tuple((key.field, key.descending) for key in listing.order.keys)
         placed = listing.after is not None

@@ -13,16 +13,17 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ...data.pages import ListStatements
+from ...data.rows import one_row
 from ...data.soft_delete import deleted, live
 from ...http.conditional import Precondition
 from ...http.pagination import Listing
 from .models import Item
 
+# The columns, not the entity: the schema validates the rows without an ORM object per row
+# (data/rows.py), and a list's total comes with its page in one statement (data/pages.py).
 # Built once, the id bound at each run: building a statement costs more CPU than running it
 # from SQLAlchemy's cache (the template's performance docs).
-_LIVE_BY_ID = select(Item).where(Item.id == bindparam("item_id"), live(Item))
-# The columns, not the entity: the schema validates the rows without an ORM object per row,
-# and a total comes with them in one statement (data/pages.py).
+_LIVE_BY_ID = select(*Item.__table__.c).where(Item.id == bindparam("item_id"), live(Item))
 _LIST = ListStatements(select(*Item.__table__.c).where(live(Item)), left_out=deleted(Item))
 
 
@@ -32,8 +33,8 @@ async def page(
     return await _LIST.fetch(session, listing, filters)
 
 
-async def get(session: AsyncSession, item_id: int) -> Item | None:
-    return (await session.scalars(_LIVE_BY_ID, {"item_id": item_id})).one_or_none()
+async def get(session: AsyncSession, item_id: int) -> dict[str, Any] | None:
+    return await one_row(session, _LIVE_BY_ID, {"item_id": item_id})
 
 
 async def add(session: AsyncSession, values: dict[str, Any]) -> Item:
