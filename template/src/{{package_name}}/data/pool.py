@@ -1,5 +1,5 @@
-"""The connection pool: SQLAlchemy's async queue pool, without its churn under a steady load{% if database == 'sqlite' %},
-and serving the requests that wait for a connection in the order they came{% endif %}.
+"""The connection pool: SQLAlchemy's async queue pool, without its churn under a steady load,
+and serving the requests that wait for a connection in the order they came.
 
 SQLAlchemy's `QueuePool` closes a connection beyond `pool_size` as soon as it is returned to a
 pool that holds `pool_size` idle ones. Under a load that hovers about the pool size, that is a
@@ -10,42 +10,27 @@ for the next request that finds the pool empty, as long as the load needed more 
 `pool_size` connections within the last `overflow_idle_seconds`. Once the load has stayed within
 the pool that long, the connections kept aside are closed, one at each return. The number of
 connections stays bounded by `pool_size + max_overflow`.
-{%- if database == 'sqlite' %}
 
 At its bound, SQLAlchemy's async queue wakes the longest waiting request when a connection comes
 back, but a request arriving before that one runs takes the connection first, and the one
 woken goes back to the end of the line: under a steady load some requests waited for many
-turns (p99 of a page of 50 on SQLite: 1.4x to 1.7x the conventional service's, against 0.3x
-in arrival order). `ArrivalOrderQueue` hands a returned connection to the longest waiting
-request directly.
+turns. In the CRUD benchmark the p99 of a page of 50 was 1.4x to 1.7x the conventional
+service's on SQLite and 1.3x to 1.8x on PostgreSQL (with read sessions, data/database.py),
+against 0.2x to 0.4x in arrival order, at the same throughput or better. `ArrivalOrderQueue`
+hands a returned connection to the longest waiting request directly.
 
 No library offers either for SQLAlchemy; the subclass and its queue change where a returned
 connection goes and nothing else (docs/database.md, "Pool").
-{%- else %}
-
-No library offers this for SQLAlchemy, and SQLAlchemy's pool has no idle timeout; the subclass
-changes where a returned connection goes and nothing else (docs/database.md, "Pool").
-{%- endif %}
 """
-{% if database == 'sqlite' %}
+
 import asyncio
-{%- endif %}
 import time
 from collections import deque
 from typing import Any, cast
 
-{% if database == 'postgresql' -%}
-from sqlalchemy import exc
-{% endif -%}
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
-{%- if database == 'sqlite' %}
 from sqlalchemy.util.concurrency import await_, in_greenlet
 from sqlalchemy.util.queue import Empty, Full, QueueCommon
-{%- else %}
-from sqlalchemy.util.concurrency import in_greenlet
-{%- endif %}
-
-{%- if database == 'sqlite' %}
 
 
 class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
@@ -122,13 +107,9 @@ class ArrivalOrderQueue(QueueCommon[ConnectionPoolEntry]):
             if waiter.cancelled() and waiter in self._waiting:
                 self._waiting.remove(waiter)
 
-{%- endif %}
-
 
 class OverflowKeepingPool(AsyncAdaptedQueuePool):
-{%- if database == 'sqlite' %}
     _queue_class = ArrivalOrderQueue
-{%- endif %}
     # Replaced by the tests, which move time on without waiting for it.
     clock = staticmethod(time.monotonic)
 
@@ -143,20 +124,8 @@ class OverflowKeepingPool(AsyncAdaptedQueuePool):
     def _do_get(self) -> ConnectionPoolEntry:
         if self._kept and self._pool.empty():
             return self._take_kept()
-{%- if database == 'sqlite' %}
         # None is kept while a request waits: a returned connection goes to the request.
         record = super()._do_get()
-{%- else %}
-        try:
-            record = super()._do_get()
-        except exc.TimeoutError:
-            # Connections returned in one loop iteration can fill the queue before the waiters
-            # they woke have taken theirs, so one may have been kept while this request waited:
-            # it is free, as the connection SQLAlchemy's pool would have opened here is.
-            if self._kept:
-                return self._take_kept()
-            raise
-{%- endif %}
         if self.checkedout() > self.size():
             self._needed_at = self.clock()
         return record
