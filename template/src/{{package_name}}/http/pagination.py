@@ -91,18 +91,24 @@ class Listing:
     def envelope(
         self, items: Sequence[M], total: int | None, more: bool
     ) -> Page[M] | CursorPage[M]:
-        """The answer; `more` tells whether rows follow the last item (the link then exists)."""
+        """The answer; `more` tells whether rows follow the last item (the link then exists).
+
+        The envelope is parametrized with the sortable's schema, the type of `items`: a bare
+        `Page` is not a `Page[ItemRead]`, and FastAPI would validate every item again against
+        the route's response model before serializing it. (Pydantic makes and caches the class
+        at run time; a type checker sees a variable in a type expression.)"""
+        schema = self.sortable.schema
         if self.paging == "offset":
             assert total is not None  # noqa: S101 - offset mode always counts
             link = self._link(offset=self.offset + len(items)) if more else None
-            return Page(
+            return Page[schema](  # ty: ignore[invalid-type-form]
                 items=list(items), total=total, limit=self.limit, offset=self.offset, next=link
             )
         cursor = None
         if more and items:
             values = self.sortable.values_of(self.order, items[-1])
-            cursor = sign(self.key, self.sortable.schema.__name__, str(self.order), values)
-        return CursorPage(
+            cursor = sign(self.key, schema.__name__, str(self.order), values)
+        return CursorPage[schema](  # ty: ignore[invalid-type-form]
             items=list(items),
             limit=self.limit,
             next_cursor=cursor,
