@@ -10,6 +10,7 @@ count, not the page, is what a request costs. The limit is capped by settings in
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from operator import attrgetter
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -48,6 +49,13 @@ class CursorPage(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="`cursor` of the next page; null on the last")
     next: str | None = Field(description="Link to the next page; null on the last")
     total: int | None = Field(default=None, description="Rows in all; only with `total=true`")
+
+
+@cache
+def envelope_classes(schema: type[M]) -> tuple[type[Page[M]], type[CursorPage[M]]]:
+    """`Page[schema]` and `CursorPage[schema]`, made once per schema. Pydantic makes them at run
+    time, so a type checker sees a variable where it expects a type."""
+    return Page[schema], CursorPage[schema]  # ty: ignore[invalid-type-form]
 
 
 Limit = Annotated[int | None, Query(ge=1, description="Page size; capped by the server")]
@@ -93,22 +101,21 @@ class Listing:
     ) -> Page[M] | CursorPage[M]:
         """The answer; `more` tells whether rows follow the last item (the link then exists).
 
-        The envelope is parametrized with the sortable's schema, the type of `items`: a bare
-        `Page` is not a `Page[ItemRead]`, and FastAPI would validate every item again against
-        the route's response model before serializing it. (Pydantic makes and caches the class
-        at run time; a type checker sees a variable in a type expression.)"""
-        schema = self.sortable.schema
+        `items` are instances of the sortable's schema, the route's read schema: the envelope is
+        that schema's `Page` or `CursorPage`, the class of the route's response model, which
+        FastAPI then serializes as it is (a bare `Page` it would validate again, every item)."""
+        page_class, cursor_page_class = envelope_classes(self.sortable.schema)
         if self.paging == "offset":
             assert total is not None  # noqa: S101 - offset mode always counts
             link = self._link(offset=self.offset + len(items)) if more else None
-            return Page[schema](  # ty: ignore[invalid-type-form]
+            return page_class(
                 items=list(items), total=total, limit=self.limit, offset=self.offset, next=link
             )
         cursor = None
         if more and items:
             values = self.sortable.values_of(self.order, items[-1])
-            cursor = sign(self.key, schema.__name__, str(self.order), values)
-        return CursorPage[schema](  # ty: ignore[invalid-type-form]
+            cursor = sign(self.key, self.sortable.schema.__name__, str(self.order), values)
+        return cursor_page_class(
             items=list(items),
             limit=self.limit,
             next_cursor=cursor,
